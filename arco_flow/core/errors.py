@@ -1,0 +1,117 @@
+"""The error tree: everything Arco Flow raises derives from `ArcoError`.
+
+Subclasses are grouped by who must act on them::
+
+    ArcoError
+    ├── DefinitionError        user code, at load time (bad decorator arguments, cycles,
+    │   │                      unknown dependencies, duplicate keys)
+    │   └── DefinitionsValidationError   every problem of a definition set, at once
+    ├── ConfigError            a run or resource config value is missing or invalid
+    ├── ResourceError          a required resource is missing or failed to start
+    ├── SelectionError         an asset selection string or object does not resolve
+    ├── PlanError              the selection cannot be planned (e.g. a multi-asset cycle)
+    ├── CanonicalJsonError     a value has no canonical JSON form
+    ├── ExecutionError         a run could not be carried out by the engine
+    │   └── UserCodeError      user code raised; the original exception is `__cause__`
+    └── NotFoundError          a run, asset or other named thing does not exist
+
+Each message names the thing, says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "ArcoError",
+    "CanonicalJsonError",
+    "ConfigError",
+    "DefinitionError",
+    "DefinitionsValidationError",
+    "ExecutionError",
+    "NotFoundError",
+    "PlanError",
+    "ResourceError",
+    "SelectionError",
+    "UserCodeError",
+    "did_you_mean",
+]
+
+
+class ArcoError(Exception):
+    """Base class of every error Arco Flow raises."""
+
+    code: str = "ARCO000"
+
+
+class DefinitionError(ArcoError):
+    """A definition (asset, check, job, resource binding) is invalid."""
+
+    code = "ARCO100"
+
+
+class DefinitionsValidationError(DefinitionError):
+    """A definition set has one or more problems; all of them are listed."""
+
+    code = "ARCO101"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        header = f"{count} problem{'s' if count != 1 else ''} in the definitions:"
+        super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+
+
+class ConfigError(ArcoError):
+    """A config value is missing, unknown or of the wrong type."""
+
+    code = "ARCO200"
+
+
+class ResourceError(ArcoError):
+    """A resource is missing, or failed to set up or tear down."""
+
+    code = "ARCO300"
+
+
+class SelectionError(ArcoError):
+    """An asset selection could not be parsed or resolved."""
+
+    code = "ARCO400"
+
+
+class PlanError(ArcoError):
+    """A selection could not be turned into a plan."""
+
+    code = "ARCO500"
+
+
+class CanonicalJsonError(ArcoError, ValueError):
+    """A value cannot be written as canonical JSON (RFC 8785)."""
+
+    code = "ARCO600"
+
+
+class ExecutionError(ArcoError):
+    """The engine could not carry out a run."""
+
+    code = "ARCO700"
+
+
+class UserCodeError(ExecutionError):
+    """User code raised during a run; the user's exception is `__cause__`."""
+
+    code = "ARCO701"
+
+
+class NotFoundError(ArcoError, LookupError):
+    """A named thing (run, asset, job, resource) does not exist."""
+
+    code = "ARCO800"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Returns ``" Did you mean 'x'?"`` for the closest candidate, or an empty string."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" Did you mean {matches[0]!r}?" if matches else ""

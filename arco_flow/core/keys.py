@@ -1,0 +1,187 @@
+"""Asset and check keys: the names everything else is indexed by.
+
+Pure. A key is a tuple of path parts; its user string joins them with ``/``. Keys are
+hashed and compared millions of times on large graphs, so they are slotted classes that
+cache their hash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TypeAlias
+
+from arco_flow.core.errors import DefinitionError
+
+__all__ = ["AssetCheckKey", "AssetKey", "CoercibleToAssetKey", "is_valid_name"]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-.]*$")
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def is_valid_name(name: str) -> bool:
+    """Whether `name` is a valid asset, op, job or check name (``[A-Za-z0-9_]+``)."""
+    return _IDENTIFIER_RE.match(name) is not None
+
+
+class AssetKey:
+    """The key of an asset: a non-empty sequence of path parts.
+
+    ``AssetKey("orders")``, ``AssetKey(["warehouse", "orders"])``; the user string of the
+    second is ``"warehouse/orders"``.
+    """
+
+    __slots__ = ("_hash", "path")
+
+    path: tuple[str, ...]
+    _hash: int
+
+    def __init__(self, path: str | Sequence[str]) -> None:
+        parts = (path,) if isinstance(path, str) else tuple(path)
+        if not parts:
+            raise DefinitionError("an asset key needs at least one part, got an empty path")
+        for part in parts:
+            if not isinstance(part, str) or not _NAME_RE.match(part):
+                raise DefinitionError(
+                    f"asset key part {part!r} of {list(parts)!r} is not valid: parts are "
+                    "non-empty strings of letters, digits, '_', '-' and '.', and cannot "
+                    "contain '/'. Use a list for a path, e.g. AssetKey(['raw', 'orders'])."
+                )
+        object.__setattr__(self, "path", parts)
+        object.__setattr__(self, "_hash", hash(parts))
+
+    @classmethod
+    def _trusted(cls, parts: tuple[str, ...]) -> AssetKey:
+        """Builds a key from parts already validated (hot paths of the planner)."""
+        key = object.__new__(cls)
+        object.__setattr__(key, "path", parts)
+        object.__setattr__(key, "_hash", hash(parts))
+        return key
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("AssetKey is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if other.__class__ is not AssetKey:
+            return NotImplemented
+        return self.path == other.path
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __lt__(self, other: AssetKey) -> bool:
+        return self.path < other.path
+
+    def __le__(self, other: AssetKey) -> bool:
+        return self.path <= other.path
+
+    def __gt__(self, other: AssetKey) -> bool:
+        return self.path > other.path
+
+    def __ge__(self, other: AssetKey) -> bool:
+        return self.path >= other.path
+
+    def __repr__(self) -> str:
+        return f"AssetKey({list(self.path)!r})"
+
+    def __str__(self) -> str:
+        return self.to_user_string()
+
+    def __reduce__(self) -> tuple[type[AssetKey], tuple[tuple[str, ...]]]:
+        return (AssetKey, (self.path,))
+
+    def to_user_string(self) -> str:
+        """The ``"a/b"`` form users type and read."""
+        return "/".join(self.path)
+
+    def to_string(self) -> str:
+        """The user string; kept for Dagster code that calls ``to_string()``."""
+        return self.to_user_string()
+
+    @staticmethod
+    def from_user_string(value: str) -> AssetKey:
+        """Parses the ``"a/b"`` form."""
+        return AssetKey(value.split("/"))
+
+    @staticmethod
+    def from_coercible(value: CoercibleToAssetKey) -> AssetKey:
+        """Accepts an `AssetKey`, a ``"a/b"`` string or a sequence of parts."""
+        if isinstance(value, AssetKey):
+            return value
+        if isinstance(value, str):
+            return AssetKey(value.split("/"))
+        if isinstance(value, Sequence):
+            return AssetKey(value)
+        raise DefinitionError(
+            f"{value!r} is not an asset key: pass an AssetKey, a 'a/b' string or a list of parts"
+        )
+
+    def with_prefix(self, prefix: str | Sequence[str]) -> AssetKey:
+        """A key with `prefix` parts put in front of this one's."""
+        parts = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+        return AssetKey((*parts, *self.path))
+
+    def has_prefix(self, prefix: Sequence[str]) -> bool:
+        """Whether this key's path starts with `prefix`."""
+        return self.path[: len(prefix)] == tuple(prefix)
+
+    @property
+    def parent(self) -> AssetKey:
+        """The key without its last part (Dagster's ``AssetKey.parent``)."""
+        if len(self.path) < 2:
+            raise DefinitionError(f"asset key {self.to_user_string()!r} has no parent")
+        return AssetKey._trusted(self.path[:-1])
+
+    def with_name(self, name: str) -> AssetKey:
+        """This key with its last part replaced."""
+        return AssetKey((*self.path[:-1], name))
+
+
+CoercibleToAssetKey: TypeAlias = AssetKey | str | Sequence[str]
+
+
+class AssetCheckKey:
+    """The key of an asset check: the asset it checks and the check's name."""
+
+    __slots__ = ("_hash", "asset_key", "name")
+
+    asset_key: AssetKey
+    name: str
+    _hash: int
+
+    def __init__(self, asset_key: CoercibleToAssetKey, name: str) -> None:
+        key = AssetKey.from_coercible(asset_key)
+        if not is_valid_name(name):
+            raise DefinitionError(
+                f"check name {name!r} on asset {key.to_user_string()!r} is not valid: "
+                "use letters, digits and '_'"
+            )
+        object.__setattr__(self, "asset_key", key)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_hash", hash((key, name)))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("AssetCheckKey is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AssetCheckKey):
+            return NotImplemented
+        return self.asset_key == other.asset_key and self.name == other.name
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __lt__(self, other: AssetCheckKey) -> bool:
+        return (self.asset_key.path, self.name) < (other.asset_key.path, other.name)
+
+    def __repr__(self) -> str:
+        return f"AssetCheckKey(asset_key={self.asset_key!r}, name={self.name!r})"
+
+    def __reduce__(self) -> tuple[type[AssetCheckKey], tuple[AssetKey, str]]:
+        return (AssetCheckKey, (self.asset_key, self.name))
+
+    def to_user_string(self) -> str:
+        """The ``"a/b:check_name"`` form."""
+        return f"{self.asset_key.to_user_string()}:{self.name}"

@@ -1,0 +1,217 @@
+"""The manifest: everything the control plane knows of a code location, as pure data.
+
+Pure. A `Manifest` is built by the SDK from user definitions and is the only thing the
+planner, the store and the API ever see of them. Its canonical JSON is stable across
+processes; the SHA-256 of that JSON is the manifest fingerprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from arco_flow.core.canonical_json import fingerprint
+from arco_flow.core.keys import AssetKey
+from arco_flow.core.retry import RetryPolicy, retry_policy_from_data, retry_policy_to_data
+
+__all__ = [
+    "Manifest",
+    "ManifestAsset",
+    "ManifestCheck",
+    "ManifestJob",
+    "manifest_from_data",
+    "manifest_to_data",
+]
+
+DEFAULT_GROUP = "default"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManifestAsset:
+    """One asset as the control plane sees it."""
+
+    key: AssetKey
+    node: str
+    """The compute node (op) that produces this asset; a multi-asset's keys share one."""
+    deps: tuple[AssetKey, ...] = ()
+    """Upstream asset keys, data and ordering dependencies alike, in declaration order."""
+    group: str = DEFAULT_GROUP
+    tags: Mapping[str, str] = field(default_factory=dict)
+    owners: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    description: str | None = None
+    code_version: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Definition metadata, already in its JSON data form."""
+    is_executable: bool = True
+    """False for an external asset declared with a bare `AssetSpec`: never planned."""
+    can_subset: bool = False
+    """Whether the node may run for a subset of its keys (multi-assets)."""
+    retry_policy: RetryPolicy | None = None
+    timeout_s: float | None = None
+    partitions: Mapping[str, Any] | None = None
+    """The partitions definition in its data form; filled in by the partitions layer."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManifestCheck:
+    """One asset check as the control plane sees it."""
+
+    asset_key: AssetKey
+    name: str
+    node: str
+    blocking: bool = False
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManifestJob:
+    """A named asset job: a resolved selection plus its tags."""
+
+    name: str
+    asset_keys: tuple[AssetKey, ...]
+    selection: str | None = None
+    """The selection as the user wrote it, where it was a string; for display only."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str | None = None
+    op_retry_policy: RetryPolicy | None = None
+
+
+@dataclass(frozen=True, kw_only=True)  # no slots: `fingerprint` is cached in __dict__
+class Manifest:
+    """A code location's definitions as data: assets sorted by key, checks, jobs."""
+
+    assets: tuple[ManifestAsset, ...]
+    checks: tuple[ManifestCheck, ...] = ()
+    jobs: tuple[ManifestJob, ...] = ()
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    """Resource keys with their configuration data (secrets as env-var references)."""
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of the manifest's canonical JSON."""
+        return fingerprint(manifest_to_data(self))
+
+
+def _key_data(key: AssetKey) -> list[str]:
+    return list(key.path)
+
+
+def _asset_to_data(asset: ManifestAsset) -> dict[str, Any]:
+    data: dict[str, Any] = {"key": list(asset.key.path), "node": asset.node}
+    # Defaults are left out, so that adding a field later keeps old fingerprints stable.
+    if asset.deps:
+        data["deps"] = [list(dep.path) for dep in asset.deps]
+    if asset.group != DEFAULT_GROUP:
+        data["group"] = asset.group
+    if asset.tags:
+        data["tags"] = dict(asset.tags)
+    if asset.owners:
+        data["owners"] = list(asset.owners)
+    if asset.kinds:
+        data["kinds"] = list(asset.kinds)
+    if asset.description is not None:
+        data["description"] = asset.description
+    if asset.code_version is not None:
+        data["code_version"] = asset.code_version
+    if asset.metadata:
+        data["metadata"] = dict(asset.metadata)
+    if not asset.is_executable:
+        data["is_executable"] = False
+    if asset.can_subset:
+        data["can_subset"] = True
+    if asset.retry_policy is not None:
+        data["retry_policy"] = retry_policy_to_data(asset.retry_policy)
+    if asset.timeout_s is not None:
+        data["timeout_s"] = asset.timeout_s
+    if asset.partitions is not None:
+        data["partitions"] = dict(asset.partitions)
+    return data
+
+
+def _asset_from_data(data: Mapping[str, Any]) -> ManifestAsset:
+    retry = data.get("retry_policy")
+    return ManifestAsset(
+        key=AssetKey(data["key"]),
+        node=data["node"],
+        deps=tuple(AssetKey(dep) for dep in data.get("deps", ())),
+        group=data.get("group", DEFAULT_GROUP),
+        tags=dict(data.get("tags", {})),
+        owners=tuple(data.get("owners", ())),
+        kinds=tuple(data.get("kinds", ())),
+        description=data.get("description"),
+        code_version=data.get("code_version"),
+        metadata=dict(data.get("metadata", {})),
+        is_executable=data.get("is_executable", True),
+        can_subset=data.get("can_subset", False),
+        retry_policy=retry_policy_from_data(retry) if retry is not None else None,
+        timeout_s=data.get("timeout_s"),
+        partitions=data.get("partitions"),
+    )
+
+
+def manifest_to_data(manifest: Manifest) -> dict[str, Any]:
+    """The manifest as plain data for canonical JSON (format version 1)."""
+    return {
+        "version": 1,
+        "assets": [_asset_to_data(asset) for asset in manifest.assets],
+        "checks": [
+            {
+                "asset_key": _key_data(check.asset_key),
+                "name": check.name,
+                "node": check.node,
+                "blocking": check.blocking,
+                "description": check.description,
+            }
+            for check in manifest.checks
+        ],
+        "jobs": [
+            {
+                "name": job.name,
+                "asset_keys": [_key_data(key) for key in job.asset_keys],
+                "selection": job.selection,
+                "tags": dict(job.tags),
+                "description": job.description,
+                "op_retry_policy": (
+                    retry_policy_to_data(job.op_retry_policy) if job.op_retry_policy else None
+                ),
+            }
+            for job in manifest.jobs
+        ],
+        "resources": dict(manifest.resources),
+    }
+
+
+def manifest_from_data(data: Mapping[str, Any]) -> Manifest:
+    """Rebuilds a manifest from `manifest_to_data` output."""
+    return Manifest(
+        assets=tuple(_asset_from_data(asset) for asset in data["assets"]),
+        checks=tuple(
+            ManifestCheck(
+                asset_key=AssetKey(check["asset_key"]),
+                name=check["name"],
+                node=check["node"],
+                blocking=check["blocking"],
+                description=check.get("description"),
+            )
+            for check in data.get("checks", ())
+        ),
+        jobs=tuple(
+            ManifestJob(
+                name=job["name"],
+                asset_keys=tuple(AssetKey(key) for key in job["asset_keys"]),
+                selection=job.get("selection"),
+                tags=dict(job.get("tags", {})),
+                description=job.get("description"),
+                op_retry_policy=(
+                    retry_policy_from_data(job["op_retry_policy"])
+                    if job.get("op_retry_policy")
+                    else None
+                ),
+            )
+            for job in data.get("jobs", ())
+        ),
+        resources=dict(data.get("resources", {})),
+    )

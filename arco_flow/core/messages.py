@@ -1,0 +1,112 @@
+"""The dispatch protocol: `TaskRequest`, what a worker is asked to do.
+
+Pure. A request is plain data that crosses processes and machines (DESIGN.md §4): it
+names the task, the attempt and the code location, and carries the node's resolved
+config. It never carries secret values: resources reach secrets by reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from arco_flow.core.events import ErrorInfo, TaskUsage
+from arco_flow.core.keys import AssetKey
+from arco_flow.core.plan import PlanPartition
+
+__all__ = ["TaskOutcome", "TaskRequest", "request_from_data", "request_to_data"]
+
+REQUEST_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskRequest:
+    """One attempt of one task, as handed to a worker."""
+
+    run_id: str
+    task_id: str
+    attempt: int
+    """1 for the first attempt."""
+    node: str
+    asset_keys: tuple[AssetKey, ...]
+    partition: PlanPartition | None = None
+    run_config: Mapping[str, Any] = field(default_factory=dict)
+    """The run's whole plain-dict config; the worker picks its node's part."""
+    code_location: str = ""
+    """How the worker finds the definitions: a module name, or "" for in-process."""
+    timeout_s: float | None = None
+    tenant_id: str = "default"
+    workspace_id: str = "default"
+    job_name: str = "__asset_job"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Unique per (run, task, attempt): a redelivered request is recognised by it."""
+        return f"{self.run_id}/{self.task_id}/{self.attempt}"
+
+
+def request_to_data(request: TaskRequest) -> dict[str, Any]:
+    """The request as plain data (format version 1)."""
+    partition = request.partition
+    return {
+        "version": REQUEST_FORMAT_VERSION,
+        "run_id": request.run_id,
+        "task_id": request.task_id,
+        "attempt": request.attempt,
+        "node": request.node,
+        "asset_keys": [list(key.path) for key in request.asset_keys],
+        "partition": (
+            None
+            if partition is None
+            else [partition.key, partition.range_start, partition.range_end]
+        ),
+        "run_config": dict(request.run_config),
+        "code_location": request.code_location,
+        "timeout_s": request.timeout_s,
+        "tenant_id": request.tenant_id,
+        "workspace_id": request.workspace_id,
+        "job_name": request.job_name,
+        "tags": dict(request.tags),
+    }
+
+
+def request_from_data(data: Mapping[str, Any]) -> TaskRequest:
+    """Inverse of `request_to_data`."""
+    partition = data.get("partition")
+    return TaskRequest(
+        run_id=data["run_id"],
+        task_id=data["task_id"],
+        attempt=data["attempt"],
+        node=data["node"],
+        asset_keys=tuple(AssetKey(key) for key in data["asset_keys"]),
+        partition=(
+            None
+            if partition is None
+            else PlanPartition(key=partition[0], range_start=partition[1], range_end=partition[2])
+        ),
+        run_config=dict(data.get("run_config", {})),
+        code_location=data.get("code_location", ""),
+        timeout_s=data.get("timeout_s"),
+        tenant_id=data.get("tenant_id", "default"),
+        workspace_id=data.get("workspace_id", "default"),
+        job_name=data.get("job_name", "__asset_job"),
+        tags=dict(data.get("tags", {})),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskOutcome:
+    """How one attempt of a task ended, as the worker reports it to the coordinator."""
+
+    request: TaskRequest
+    succeeded: bool
+    error: ErrorInfo | None = None
+    allow_retries: bool = True
+    """False when user code raised ``Failure(allow_retries=False)``."""
+    retry_requested: tuple[int, float] | None = None
+    """(max_retries, seconds_to_wait) when user code raised ``RetryRequested``."""
+    usage: TaskUsage | None = None
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+    """The exception object itself; only set when the worker ran in this process."""

@@ -1,0 +1,287 @@
+"""The planner: (manifest, selection, run config, partition) -> a deterministic `Plan`.
+
+Pure. A plan lists the tasks of a run (one per compute node, per partition where
+partitions are run one by one), their dependencies and their stages. Equal inputs give
+an equal plan and an equal `plan_id` (SHA-256 of the plan's canonical JSON) in any
+process, on any machine, under any ``PYTHONHASHSEED``: every order in a plan is a sort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from arco_flow.core.canonical_json import canonical_json, fingerprint
+from arco_flow.core.errors import PlanError
+from arco_flow.core.graph import AssetGraph, find_cycle
+from arco_flow.core.keys import AssetKey
+from arco_flow.core.manifest import Manifest
+
+__all__ = ["Plan", "PlanPartition", "Task", "build_plan", "plan_to_data"]
+
+PLAN_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanPartition:
+    """The partition a task runs for: one key, or an inclusive range of keys."""
+
+    key: str | None = None
+    range_start: str | None = None
+    range_end: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.key is None) == (self.range_start is None):
+            raise PlanError("a plan partition is either one key or a range, not both or neither")
+        if (self.range_start is None) != (self.range_end is None):
+            raise PlanError("a partition range needs both its start and its end")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    """One unit of work: a compute node for some of its asset keys, maybe one partition."""
+
+    task_id: str
+    node: str
+    asset_keys: tuple[AssetKey, ...]
+    """The keys of `node` this task materializes, sorted."""
+    deps: tuple[str, ...] = ()
+    """Task ids that must succeed before this one starts, sorted."""
+    stage: int = 0
+    """Zero for tasks with no upstream task; else one more than the deepest upstream."""
+    partition: PlanPartition | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """The tasks of one run, in (stage, task_id) order, and the plan's identity."""
+
+    plan_id: str
+    manifest_fingerprint: str
+    run_config_fingerprint: str
+    tasks: tuple[Task, ...]
+    asset_keys: tuple[AssetKey, ...]
+    """Every asset key the plan materializes, sorted."""
+    partition: PlanPartition | None = None
+    _by_id: dict[str, Task] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update((task.task_id, task) for task in self.tasks)
+
+    @property
+    def stages(self) -> tuple[tuple[Task, ...], ...]:
+        """Tasks grouped by stage, in stage order."""
+        if not self.tasks:
+            return ()
+        groups: list[list[Task]] = [[] for _ in range(self.tasks[-1].stage + 1)]
+        for task in self.tasks:
+            groups[task.stage].append(task)
+        return tuple(tuple(group) for group in groups)
+
+    def task(self, task_id: str) -> Task:
+        """The task with `task_id`."""
+        try:
+            return self._by_id[task_id]
+        except KeyError:
+            raise PlanError(f"plan {self.plan_id[:12]} has no task {task_id!r}") from None
+
+    @property
+    def task_ids(self) -> tuple[str, ...]:
+        """Every task id in plan order."""
+        return tuple(task.task_id for task in self.tasks)
+
+
+def build_plan(
+    manifest: Manifest,
+    graph: AssetGraph,
+    selection: Collection[AssetKey],
+    *,
+    run_config: Mapping[str, Any] | None = None,
+    partition: PlanPartition | None = None,
+) -> Plan:
+    """Plans the materialization of `selection`.
+
+    Args:
+        manifest: the definitions, as data.
+        graph: the asset graph of `manifest`.
+        selection: the asset keys to materialize.
+        run_config: the run's config in plain-dict form; part of the plan's identity.
+        partition: the partition key or range every task runs for, if any.
+
+    Returns:
+        The plan. Tasks depend on each other only through selected assets: an unselected
+        upstream asset is read from its last materialization.
+
+    Raises:
+        PlanError: a key is unknown or external, a multi-asset that cannot be subset is
+            partly selected, or the selected multi-assets form a cycle between nodes.
+    """
+    selected = _validated_selection(graph, selection)
+    assets = graph.assets
+    keys_by_node: dict[str, list[AssetKey]] = {}
+    node_of: dict[int, str] = {}
+    for position in selected:
+        asset = assets[position]
+        keys_by_node.setdefault(asset.node, []).append(asset.key)
+        node_of[position] = asset.node
+    _check_subsets(graph, keys_by_node)
+
+    node_deps: dict[str, set[str]] = {node: set() for node in keys_by_node}
+    for position, node in node_of.items():
+        own = node_deps[node]
+        for parent in graph.parent_indices(position):
+            parent_node = node_of.get(parent)
+            if parent_node is not None and parent_node != node:
+                own.add(parent_node)
+
+    stage_of = _node_stages(node_deps)
+    suffix = "" if partition is None else f"[{_partition_label(partition)}]"
+    tasks = [
+        Task(
+            task_id=node + suffix,
+            node=node,
+            asset_keys=tuple(sorted(keys_by_node[node])),
+            deps=tuple(sorted(dep + suffix for dep in node_deps[node])),
+            stage=stage_of[node],
+            partition=partition,
+        )
+        for node in keys_by_node
+    ]
+    tasks.sort(key=lambda task: (task.stage, task.task_id))
+    run_config_fingerprint = fingerprint(dict(run_config or {}))
+    asset_keys = tuple(sorted(assets[p].key for p in selected))
+    body = {
+        "version": PLAN_FORMAT_VERSION,
+        "manifest": manifest.fingerprint,
+        "run_config": run_config_fingerprint,
+        "partition": _partition_data(partition),
+        "tasks": [_task_data(task) for task in tasks],
+    }
+    return Plan(
+        plan_id=fingerprint(body),
+        manifest_fingerprint=manifest.fingerprint,
+        run_config_fingerprint=run_config_fingerprint,
+        tasks=tuple(tasks),
+        asset_keys=asset_keys,
+        partition=partition,
+    )
+
+
+def plan_to_data(plan: Plan) -> dict[str, Any]:
+    """The plan as plain data (what `plan_id` is the fingerprint of, plus the id)."""
+    return {
+        "plan_id": plan.plan_id,
+        "version": PLAN_FORMAT_VERSION,
+        "manifest": plan.manifest_fingerprint,
+        "run_config": plan.run_config_fingerprint,
+        "partition": _partition_data(plan.partition),
+        "tasks": [_task_data(task) for task in plan.tasks],
+    }
+
+
+def _task_data(task: Task) -> list[Any]:
+    return [
+        task.task_id,
+        task.node,
+        ["/".join(key.path) for key in task.asset_keys],
+        list(task.deps),
+        task.stage,
+    ]
+
+
+def _partition_data(partition: PlanPartition | None) -> list[str | None] | None:
+    if partition is None:
+        return None
+    return [partition.key, partition.range_start, partition.range_end]
+
+
+def _partition_label(partition: PlanPartition) -> str:
+    if partition.key is not None:
+        return partition.key
+    return f"{partition.range_start}...{partition.range_end}"
+
+
+def _validated_selection(graph: AssetGraph, selection: Collection[AssetKey]) -> list[int]:
+    problems: list[str] = []
+    positions: list[int] = []
+    assets = graph.assets
+    for key in selection:
+        if not graph.has(key):
+            problems.append(graph.unknown_key_message(key))
+            continue
+        position = graph.index_of(key)
+        if not assets[position].is_executable:
+            problems.append(
+                f"asset {key.to_user_string()!r} is external (declared with AssetSpec) and "
+                "cannot be materialized; leave it out of the selection"
+            )
+            continue
+        positions.append(position)
+    if problems:
+        raise PlanError("cannot plan the selection:\n  - " + "\n  - ".join(sorted(problems)))
+    positions.sort()
+    return positions
+
+
+def _check_subsets(graph: AssetGraph, keys_by_node: Mapping[str, list[AssetKey]]) -> None:
+    """A node whose assets cannot be subset must be selected whole."""
+    problems: list[str] = []
+    members: dict[str, list[AssetKey]] = {}
+    for asset in graph.assets:
+        if asset.node in keys_by_node and asset.is_executable:
+            members.setdefault(asset.node, []).append(asset.key)
+    for node, keys in keys_by_node.items():
+        everything = members[node]
+        if len(keys) == len(everything):
+            continue
+        if graph.get(everything[0]).can_subset:
+            continue
+        missing = sorted(set(everything) - set(keys))
+        problems.append(
+            f"multi-asset {node!r} cannot run for part of its assets, and "
+            f"{', '.join(k.to_user_string() for k in missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not selected: select them too "
+            "(AssetSelection.required_multi_asset_neighbors()), or declare it with "
+            "can_subset=True"
+        )
+    if problems:
+        raise PlanError("\n".join(problems))
+
+
+def _node_stages(node_deps: Mapping[str, set[str]]) -> dict[str, int]:
+    names = sorted(node_deps)
+    position = {name: index for index, name in enumerate(names)}
+    parents = [sorted(position[d] for d in node_deps[name]) for name in names]
+    children: list[list[int]] = [[] for _ in names]
+    remaining = [len(p) for p in parents]
+    for child, own in enumerate(parents):
+        for parent in own:
+            children[parent].append(child)
+    level = [0] * len(names)
+    frontier = [index for index in range(len(names)) if remaining[index] == 0]
+    done = 0
+    while frontier:
+        done += len(frontier)
+        following: list[int] = []
+        for index in frontier:
+            for child in children[index]:
+                level[child] = max(level[child], level[index] + 1)
+                remaining[child] -= 1
+                if remaining[child] == 0:
+                    following.append(child)
+        frontier = following
+    if done != len(names):
+        stuck = [index for index in range(len(names)) if remaining[index] > 0]
+        cycle = " -> ".join(names[i] for i in find_cycle(stuck, parents))
+        raise PlanError(
+            f"the selected multi-assets depend on each other in a cycle: {cycle}. "
+            "Split one of them, or declare it with can_subset=True and select fewer keys."
+        )
+    return {name: level[index] for index, name in enumerate(names)}
+
+
+# Kept for callers that only want the canonical text of a plan (CLI, API).
+def plan_json(plan: Plan) -> str:
+    """The canonical JSON of `plan_to_data(plan)`."""
+    return canonical_json(plan_to_data(plan))

@@ -1,0 +1,60 @@
+"""Dispatchers: how the coordinator hands `TaskRequest`s to workers and hears back.
+
+One protocol, several transports (DESIGN.md §4). `InProcessDispatcher` runs each task in
+the calling thread as it is submitted: the reference implementation, used by tests and
+`materialize`. The process pool and Celery dispatchers implement the same protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from arco_flow.core.events import Event
+from arco_flow.core.messages import TaskOutcome, TaskRequest
+from arco_flow.worker.executor import WorkerSession, execute_task
+
+__all__ = ["Dispatcher", "InProcessDispatcher"]
+
+
+class Dispatcher(Protocol):
+    """Hands task attempts to workers and returns how they ended."""
+
+    def submit(self, request: TaskRequest) -> None:
+        """Starts (or queues) one attempt."""
+
+    def wait(self, timeout: float | None) -> list[TaskOutcome]:
+        """Attempts that ended since the last call; waits up to `timeout` for one."""
+
+    @property
+    def capacity(self) -> int:
+        """How many attempts may run at once."""
+
+    def close(self) -> None:
+        """Stops the workers; attempts still running are abandoned."""
+
+
+class InProcessDispatcher:
+    """Runs each attempt synchronously, in this thread, when it is submitted."""
+
+    def __init__(self, session: WorkerSession, emit: Callable[[Event], None]) -> None:
+        self._session = session
+        self._emit = emit
+        self._done: list[TaskOutcome] = []
+
+    @property
+    def capacity(self) -> int:
+        """One: attempts run one after another."""
+        return 1
+
+    def submit(self, request: TaskRequest) -> None:
+        """Runs the attempt now; its outcome is returned by the next `wait`."""
+        self._done.append(execute_task(request, self._session, self._emit))
+
+    def wait(self, timeout: float | None) -> list[TaskOutcome]:
+        """The outcomes of the attempts run since the last call."""
+        done, self._done = self._done, []
+        return done
+
+    def close(self) -> None:
+        """Nothing to stop."""

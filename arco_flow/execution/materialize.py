@@ -1,0 +1,352 @@
+"""`materialize`, `materialize_to_memory` and `execute_in_process`: runs in this process.
+
+The composition root of an in-process run: it builds the definitions, plans the
+selection, starts the run's resources, and drives a `RunCoordinator` over an
+`InProcessDispatcher`. The result answers Dagster's questions (`success`, `asset_value`,
+`output_for_node`, materialization events) from the run's events and captured outputs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from arco_flow.core.errors import ArcoError, DefinitionError
+from arco_flow.core.events import (
+    AssetMaterialized,
+    Event,
+    EventRecord,
+    TaskFailed,
+)
+from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
+from arco_flow.core.plan import Plan, PlanPartition, build_plan
+from arco_flow.execution.coordinator import RunCoordinator, RunOutcome
+from arco_flow.execution.dispatcher import InProcessDispatcher
+from arco_flow.sdk.asset_spec import AssetSpec
+from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
+from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
+from arco_flow.sdk.io_managers import FilesystemIOManager, InMemoryIOManager, IOManager
+from arco_flow.sdk.jobs import IMPLICIT_JOB_NAME, JobDefinition
+from arco_flow.sdk.resources import ResourceScope
+from arco_flow.worker.executor import OutputCapture, WorkerSession
+
+__all__ = [
+    "ExecuteInProcessResult",
+    "RunRecorder",
+    "execute_job_in_process",
+    "materialize",
+    "materialize_to_memory",
+]
+
+
+class RunRecorder(Protocol):
+    """Where an in-process run's events are kept beyond its result (an instance)."""
+
+    def record_events(self, records: Sequence[EventRecord]) -> None:
+        """Stores events of a run, in order."""
+
+    @property
+    def storage_dir(self) -> str | None:
+        """The folder for the default filesystem IO manager, if any."""
+
+
+class ExecuteInProcessResult:
+    """The result of a run in this process (Dagster's name and members)."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        job_name: str,
+        plan: Plan,
+        outcome: RunOutcome,
+        records: list[EventRecord],
+        definitions: Definitions,
+        output_capture: OutputCapture,
+    ) -> None:
+        self.run_id = run_id
+        self.job_name = job_name
+        self.plan = plan
+        self._outcome = outcome
+        self._records = records
+        self._definitions = definitions
+        self._outputs = output_capture
+
+    @property
+    def success(self) -> bool:
+        """Whether every task succeeded."""
+        return self._outcome.succeeded
+
+    @property
+    def all_events(self) -> list[Event]:
+        """Every event of the run, in order."""
+        return [record.event for record in self._records]
+
+    @property
+    def event_records(self) -> list[EventRecord]:
+        """Every event of the run with its sequence number and time."""
+        return list(self._records)
+
+    @property
+    def failed_task_ids(self) -> list[str]:
+        """Tasks that failed for good."""
+        return list(self._outcome.failed_task_ids)
+
+    @property
+    def skipped_task_ids(self) -> list[str]:
+        """Tasks skipped because upstream tasks failed."""
+        return list(self._outcome.skipped_task_ids)
+
+    def output_for_node(self, node_str: str, output_name: str = "result") -> Any:
+        """The value `output_name` of compute node `node_str` returned in this run."""
+        try:
+            return self._outputs[(node_str, output_name)]
+        except KeyError:
+            nodes = sorted({node for node, _ in self._outputs})
+            raise DefinitionError(
+                f"no output {output_name!r} of node {node_str!r} was produced in run "
+                f"{self.run_id}; nodes with outputs: {', '.join(nodes) or 'none'}"
+            ) from None
+
+    def asset_value(self, asset_key: CoercibleToAssetKey) -> Any:
+        """The value the run produced for `asset_key`."""
+        key = AssetKey.from_coercible(asset_key)
+        definition = self._definitions.get_assets_def(key)
+        return self.output_for_node(
+            definition.node_name, definition.get_output_name_for_asset_key(key)
+        )
+
+    def get_asset_materialization_events(self) -> list[AssetMaterialized]:
+        """Every materialization of the run, in order."""
+        return [e for e in self.all_events if isinstance(e, AssetMaterialized)]
+
+    def asset_materializations_for_node(self, node_name: str) -> list[AssetMaterialized]:
+        """The materializations made by compute node `node_name`."""
+        task_ids = {t.task_id for t in self.plan.tasks if t.node == node_name}
+        return [m for m in self.get_asset_materialization_events() if m.task_id in task_ids]
+
+    def get_task_failure_events(self) -> list[TaskFailed]:
+        """Every failed attempt, in order (retried ones included)."""
+        return [e for e in self.all_events if isinstance(e, TaskFailed)]
+
+    def events_for_node(self, node_name: str) -> list[Event]:
+        """Events of the tasks of compute node `node_name`."""
+        task_ids = {t.task_id for t in self.plan.tasks if t.node == node_name}
+        return [e for e in self.all_events if getattr(e, "task_id", None) in task_ids]
+
+
+def materialize(
+    assets: Iterable[AssetsDefinition | AssetSpec],
+    run_config: Any = None,
+    instance: RunRecorder | None = None,
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    selection: Any = None,
+) -> ExecuteInProcessResult:
+    """Materializes assets in this process (Dagster's ``materialize``).
+
+    Values are stored by the default filesystem IO manager, in the instance's storage
+    folder, or in a temporary folder removed after the run when there is no instance.
+
+    Args:
+        assets: the assets to run, plus any upstream assets or specs they load from.
+        run_config: config of the run: a dict or a `RunConfig`.
+        instance: where the run's events are recorded, besides the result.
+        resources: resource key -> resource, for this run.
+        partition_key: the partition to materialize.
+        raise_on_error: re-raise the user's own exception when a task fails for good.
+        tags: tags of the run.
+        selection: the subset of `assets` to run; all of them by default.
+
+    Returns:
+        The run's result.
+    """
+    resources = dict(resources or {})
+    temporary: str | None = None
+    if DEFAULT_IO_MANAGER_KEY not in resources:
+        base = instance.storage_dir if instance is not None else None
+        if base is None:
+            base = temporary = tempfile.mkdtemp(prefix="arco-flow-run-")
+        resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=base)
+    try:
+        definitions = Definitions(assets=list(assets), resources=resources)
+        job = definitions.resolve_implicit_global_asset_job_def()
+        return execute_job_in_process(
+            job,
+            run_config=run_config,
+            instance=instance,
+            raise_on_error=raise_on_error,
+            tags=tags,
+            asset_selection=selection,
+            partition_key=partition_key,
+        )
+    finally:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def materialize_to_memory(
+    assets: Iterable[AssetsDefinition | AssetSpec],
+    run_config: Any = None,
+    instance: RunRecorder | None = None,
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    selection: Any = None,
+) -> ExecuteInProcessResult:
+    """Like `materialize`, but every IO manager keeps values in memory.
+
+    Raises:
+        DefinitionError: `resources` binds an IO manager; values would not stay in memory.
+    """
+    resources = dict(resources or {})
+    bound = sorted(k for k, v in resources.items() if isinstance(v, IOManager))
+    if bound and not all(isinstance(resources[k], InMemoryIOManager) for k in bound):
+        raise DefinitionError(
+            f"materialize_to_memory keeps every value in memory, but resources bind IO "
+            f"manager(s) {', '.join(bound)}; remove them, or use materialize()"
+        )
+    definitions = Definitions(assets=list(assets), resources=resources)
+    keys = {
+        output.io_manager_key
+        for definition in definitions.assets_defs_by_node.values()
+        for output in definition.outputs
+    } | {DEFAULT_IO_MANAGER_KEY}
+    memory = InMemoryIOManager()
+    for key in keys:
+        resources.setdefault(key, memory)
+    return materialize(
+        assets,
+        run_config=run_config,
+        instance=instance,
+        resources=resources,
+        partition_key=partition_key,
+        raise_on_error=raise_on_error,
+        tags=tags,
+        selection=selection,
+    )
+
+
+def execute_job_in_process(
+    job: JobDefinition,
+    *,
+    run_config: Any = None,
+    instance: RunRecorder | None = None,
+    resources: Mapping[str, Any] | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    asset_selection: Any = None,
+    partition_key: str | None = None,
+    run_id: str | None = None,
+    on_event: Callable[[EventRecord], None] | None = None,
+    on_planned: Callable[[Plan], None] | None = None,
+) -> ExecuteInProcessResult:
+    """Runs `job` (or `asset_selection` within it) in this process.
+
+    `on_planned` sees the plan before the run starts, and `on_event` every event as it
+    is recorded (the CLI draws progress from them).
+    """
+    definitions = job.definitions
+    if resources:
+        definitions = Definitions(
+            assets=definitions.assets,
+            jobs=definitions.jobs,
+            resources={**definitions.resources, **resources},
+            asset_checks=definitions.asset_checks,
+        )
+    definitions.validate()
+    graph = definitions.resolve_asset_graph()
+    keys: set[AssetKey] = set(job.asset_keys)
+    if asset_selection is not None:
+        chosen = resolve_asset_selection(asset_selection, graph)
+        outside = sorted(k.to_user_string() for k in chosen - keys)
+        if outside:
+            raise DefinitionError(
+                f"asset_selection names assets outside job {job.name!r}: {', '.join(outside)}"
+            )
+        keys = chosen
+    config = normalize_run_config(run_config)
+    by_node = definitions.assets_defs_by_node
+    validate_run_config_keys(config, list(by_node), list(definitions.resources))
+    partition = PlanPartition(key=partition_key) if partition_key is not None else None
+    plan = build_plan(definitions.manifest, graph, keys, run_config=config, partition=partition)
+
+    if on_planned is not None:
+        on_planned(plan)
+    run_id = run_id or str(uuid.uuid4())
+    records: list[EventRecord] = []
+    append = records.append
+
+    def emit(event: Event) -> None:
+        record = EventRecord(sequence=len(records) + 1, timestamp=time.time(), event=event)
+        append(record)
+        if on_event is not None:
+            on_event(record)
+
+    capture: OutputCapture = {}
+    planned = [by_node[task.node] for task in plan.tasks]
+    required = _required_resource_keys(definitions, planned)
+    run_tags = {**job.tags, **(tags or {})}
+    with ResourceScope(definitions.resources, config.get("resources", {}), required) as scope:
+        session = WorkerSession(
+            definitions, scope.as_dict(), output_capture=capture, instance=instance
+        )
+        coordinator = RunCoordinator(
+            run_id=run_id,
+            plan=plan,
+            dispatcher=InProcessDispatcher(session, emit),
+            emit=emit,
+            retry_policies={
+                node: definition.retry_policy or job.op_retry_policy
+                for node, definition in by_node.items()
+            },
+            job_name=job.name if job.name != IMPLICIT_JOB_NAME else IMPLICIT_JOB_NAME,
+            run_config=config,
+            tags=run_tags,
+        )
+        outcome = coordinator.run()
+    if instance is not None:
+        instance.record_events(records)
+    result = ExecuteInProcessResult(
+        run_id=run_id,
+        job_name=job.name,
+        plan=plan,
+        outcome=outcome,
+        records=records,
+        definitions=definitions,
+        output_capture=capture,
+    )
+    if raise_on_error and outcome.first_failure is not None:
+        error = outcome.first_failure.exception
+        if error is not None:
+            raise error
+        raise ArcoError(f"run {run_id} failed: {outcome.first_failure.error}")
+    return result
+
+
+def _required_resource_keys(
+    definitions: Definitions, planned: Iterable[AssetsDefinition]
+) -> set[str]:
+    required: set[str] = set()
+    output_managers = {
+        output.key: output.io_manager_key
+        for definition in definitions.assets_defs_by_node.values()
+        for output in definition.outputs
+    }
+    for definition in planned:
+        required.update(definition.required_resource_keys)
+        required.update(output.io_manager_key for output in definition.outputs)
+        for binding in definition.inputs:
+            required.add(
+                binding.input_manager_key
+                or output_managers.get(binding.key, DEFAULT_IO_MANAGER_KEY)
+            )
+    return required

@@ -1,0 +1,310 @@
+"""`AssetExecutionContext`: what an asset body sees of the run it is part of.
+
+The worker builds one per task attempt; `build_asset_context` builds one for calling a
+body directly in a unit test. The context holds values only: it never reaches the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from arco_flow.core.errors import DefinitionError, ResourceError, did_you_mean
+from arco_flow.core.keys import AssetKey
+
+__all__ = [
+    "AssetExecutionContext",
+    "ContextLogger",
+    "OpExecutionContext",
+    "Resources",
+    "build_asset_context",
+]
+
+LogSink = Callable[[str, str], None]
+
+_user_logger = logging.getLogger("arco_flow.user")
+
+
+class ContextLogger:
+    """``context.log``: records each line as a run event and passes it to `logging`."""
+
+    __slots__ = ("_extra", "_sink")
+
+    def __init__(self, sink: LogSink | None = None, extra: Mapping[str, str] | None = None):
+        self._sink = sink
+        self._extra = dict(extra or {})
+
+    def _log(self, level: int, name: str, message: object, *args: object) -> None:
+        text = str(message) % args if args else str(message)
+        if self._sink is not None:
+            self._sink(name, text)
+        if _user_logger.isEnabledFor(level):
+            _user_logger.log(level, text, extra=self._extra)
+
+    def debug(self, message: object, *args: object) -> None:
+        """Logs at DEBUG."""
+        self._log(logging.DEBUG, "DEBUG", message, *args)
+
+    def info(self, message: object, *args: object) -> None:
+        """Logs at INFO."""
+        self._log(logging.INFO, "INFO", message, *args)
+
+    def warning(self, message: object, *args: object) -> None:
+        """Logs at WARNING."""
+        self._log(logging.WARNING, "WARNING", message, *args)
+
+    warn = warning
+
+    def error(self, message: object, *args: object) -> None:
+        """Logs at ERROR."""
+        self._log(logging.ERROR, "ERROR", message, *args)
+
+    def exception(self, message: object, *args: object) -> None:
+        """Logs at ERROR (Dagster code calls ``exception`` inside ``except``)."""
+        self._log(logging.ERROR, "ERROR", message, *args)
+
+    def critical(self, message: object, *args: object) -> None:
+        """Logs at CRITICAL."""
+        self._log(logging.CRITICAL, "CRITICAL", message, *args)
+
+
+class Resources:
+    """``context.resources``: the run's resources by attribute or by key."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]):
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "_values")
+        try:
+            return values[name]
+        except KeyError:
+            raise ResourceError(
+                f"resource {name!r} is not available to this asset.{did_you_mean(name, values)} "
+                "List it in required_resource_keys (or take it as a parameter annotated with "
+                "its ConfigurableResource class) and provide it in Definitions(resources=...)."
+            ) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__getattr__(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in object.__getattribute__(self, "_values")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("context.resources is read-only")
+
+    def original_resource_dict(self) -> dict[str, Any]:
+        """The resources as a plain dict."""
+        return dict(object.__getattribute__(self, "_values"))
+
+
+class AssetExecutionContext:
+    """The context of one attempt of one task, as seen by an asset body."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        node_name: str,
+        asset_keys: Iterable[AssetKey],
+        selected_asset_keys: Iterable[AssetKey] | None = None,
+        output_names_by_key: Mapping[AssetKey, str] | None = None,
+        op_config: Any = None,
+        resources: Mapping[str, Any] | None = None,
+        log_sink: LogSink | None = None,
+        retry_number: int = 0,
+        job_name: str = "__asset_job",
+        run_tags: Mapping[str, str] | None = None,
+        partition_key: str | None = None,
+        instance: Any = None,
+    ) -> None:
+        self._run_id = run_id
+        self._node_name = node_name
+        self._asset_keys = tuple(asset_keys)
+        self._selected = (
+            frozenset(selected_asset_keys)
+            if selected_asset_keys is not None
+            else frozenset(self._asset_keys)
+        )
+        self._output_names = dict(output_names_by_key or {})
+        self._op_config = op_config
+        self._resources = Resources(resources or {})
+        self._log = ContextLogger(log_sink, {"run_id": run_id, "node": node_name})
+        self._retry_number = retry_number
+        self._job_name = job_name
+        self._run_tags = dict(run_tags or {})
+        self._partition_key = partition_key
+        self._instance = instance
+        self._output_metadata: dict[str, dict[str, Any]] = {}
+
+    # -- identity -------------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str:
+        """The id of the run."""
+        return self._run_id
+
+    @property
+    def job_name(self) -> str:
+        """The name of the job the run belongs to."""
+        return self._job_name
+
+    @property
+    def run_tags(self) -> Mapping[str, str]:
+        """The run's tags."""
+        return self._run_tags
+
+    @property
+    def op_name(self) -> str:
+        """The compute node's name."""
+        return self._node_name
+
+    @property
+    def instance(self) -> Any:
+        """The instance the run records to, when there is one."""
+        return self._instance
+
+    @property
+    def retry_number(self) -> int:
+        """0 on the first attempt, 1 on the first retry, and so on."""
+        return self._retry_number
+
+    # -- assets ---------------------------------------------------------------------
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The key being materialized, for a single-asset body."""
+        if len(self._asset_keys) != 1:
+            raise DefinitionError(
+                f"{self._node_name!r} materializes {len(self._asset_keys)} assets; "
+                "use context.selected_asset_keys"
+            )
+        return self._asset_keys[0]
+
+    @property
+    def assets_def_keys(self) -> tuple[AssetKey, ...]:
+        """Every key of the definition, selected or not."""
+        return self._asset_keys
+
+    @property
+    def selected_asset_keys(self) -> frozenset[AssetKey]:
+        """The keys this run materializes (a subset for a subsettable multi-asset)."""
+        return self._selected
+
+    @property
+    def selected_output_names(self) -> frozenset[str]:
+        """The output names of the selected keys."""
+        return frozenset(self._output_names.get(key, "result") for key in self._selected)
+
+    def asset_key_for_output(self, output_name: str = "result") -> AssetKey:
+        """The key materialized by `output_name`."""
+        for key, name in self._output_names.items():
+            if name == output_name:
+                return key
+        raise DefinitionError(f"{self._node_name!r} has no output named {output_name!r}")
+
+    def output_for_asset_key(self, asset_key: AssetKey) -> str:
+        """The output name that materializes `asset_key`."""
+        return self._output_names.get(asset_key, "result")
+
+    # -- config and resources -------------------------------------------------------
+
+    @property
+    def op_config(self) -> Any:
+        """The node's validated config: a dict for legacy schemas."""
+        return self._op_config
+
+    @property
+    def resources(self) -> Resources:
+        """The run's resources."""
+        return self._resources
+
+    @property
+    def log(self) -> ContextLogger:
+        """A logger whose lines are recorded as run events."""
+        return self._log
+
+    # -- partitions (filled in by the partitions layer) -----------------------------
+
+    @property
+    def has_partition_key(self) -> bool:
+        """Whether the run is for one partition."""
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        """The partition being materialized."""
+        if self._partition_key is None:
+            raise DefinitionError(
+                f"{self._node_name!r} is not running for a partition; "
+                "check context.has_partition_key first"
+            )
+        return self._partition_key
+
+    # -- output metadata ------------------------------------------------------------
+
+    def add_output_metadata(
+        self, metadata: Mapping[str, Any], output_name: str | None = None
+    ) -> None:
+        """Adds metadata to the materialization of `output_name` (the only output if None)."""
+        name = output_name or self._default_output_name()
+        self._output_metadata.setdefault(name, {}).update(metadata)
+
+    def add_asset_metadata(
+        self, metadata: Mapping[str, Any], asset_key: AssetKey | None = None
+    ) -> None:
+        """Adds metadata to the materialization of `asset_key` (the only asset if None)."""
+        name = self._output_names.get(asset_key) if asset_key is not None else None
+        self.add_output_metadata(metadata, name)
+
+    def get_output_metadata(self, output_name: str) -> dict[str, Any]:
+        """Metadata added so far for `output_name`."""
+        return dict(self._output_metadata.get(output_name, {}))
+
+    def _default_output_name(self) -> str:
+        if len(self._output_names) > 1:
+            raise DefinitionError(
+                f"{self._node_name!r} has several outputs; pass output_name= to add_output_metadata"
+            )
+        return next(iter(self._output_names.values()), "result")
+
+    # Dagster's AssetExecutionContext wraps an OpExecutionContext; both are this class.
+    @property
+    def op_execution_context(self) -> AssetExecutionContext:
+        """This context (Dagster code reaches the op context through it)."""
+        return self
+
+
+OpExecutionContext = AssetExecutionContext
+
+
+def build_asset_context(
+    *,
+    resources: Mapping[str, Any] | None = None,
+    asset_config: Any = None,
+    partition_key: str | None = None,
+    run_tags: Mapping[str, str] | None = None,
+    instance: Any = None,
+    asset_key: AssetKey | None = None,
+) -> AssetExecutionContext:
+    """A context for calling an asset body directly in a unit test.
+
+    Resources are used as given: a `ConfigurableResource` is not set up, as in Dagster's
+    direct invocation.
+    """
+    keys = (asset_key,) if asset_key is not None else ()
+    return AssetExecutionContext(
+        run_id="direct-invocation",
+        node_name=asset_key.to_user_string() if asset_key else "direct_invocation",
+        asset_keys=keys,
+        output_names_by_key={asset_key: "result"} if asset_key else {},
+        op_config=asset_config,
+        resources=resources,
+        run_tags=run_tags,
+        partition_key=partition_key,
+        instance=instance,
+    )

@@ -1,0 +1,332 @@
+"""`Definitions`: a code location's assets, jobs and resources, and its `Manifest`.
+
+Building a `Definitions` only stores what it is given. The manifest and the asset graph
+are built on first use and cached; `validate()` checks everything and reports every
+problem at once (unknown dependencies, cycles, duplicate keys, missing resources, jobs
+selecting unknown assets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+from arco_flow.core.errors import (
+    ArcoError,
+    DefinitionError,
+    DefinitionsValidationError,
+    NotFoundError,
+    did_you_mean,
+)
+from arco_flow.core.graph import AssetGraph
+from arco_flow.core.keys import AssetKey
+from arco_flow.core.manifest import Manifest, ManifestAsset, ManifestJob
+from arco_flow.core.selection import AssetSelection
+from arco_flow.sdk.asset_spec import AssetSpec, coerce_dep_keys
+from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from arco_flow.sdk.jobs import IMPLICIT_JOB_NAME, JobDefinition, UnresolvedAssetJobDefinition
+from arco_flow.sdk.resources import resource_config_to_data
+
+__all__ = ["Definitions"]
+
+
+class Definitions:
+    """The definitions of one code location (Dagster's name and constructor).
+
+    Args:
+        assets: asset definitions, and `AssetSpec`s for external assets.
+        asset_checks: asset check definitions.
+        schedules: schedules.
+        sensors: sensors.
+        jobs: jobs from `define_asset_job`.
+        resources: resource key -> resource (a `ConfigurableResource`, an IO manager or
+            any object).
+        executor: accepted for Dagster code; the executor is chosen at launch.
+        loggers: accepted for Dagster code.
+        metadata: metadata of the code location.
+    """
+
+    def __init__(
+        self,
+        assets: Iterable[AssetsDefinition | AssetSpec] | None = None,
+        schedules: Iterable[Any] | None = None,
+        sensors: Iterable[Any] | None = None,
+        jobs: Iterable[UnresolvedAssetJobDefinition] | None = None,
+        resources: Mapping[str, Any] | None = None,
+        executor: Any = None,
+        loggers: Mapping[str, Any] | None = None,
+        asset_checks: Iterable[Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.assets: tuple[AssetsDefinition | AssetSpec, ...] = tuple(assets or ())
+        self.schedules = tuple(schedules or ())
+        self.sensors = tuple(sensors or ())
+        self.jobs = tuple(jobs or ())
+        self.resources: dict[str, Any] = dict(resources or {})
+        self.executor = executor
+        self.loggers = dict(loggers or {})
+        self.asset_checks = tuple(asset_checks or ())
+        self.metadata = dict(metadata or {})
+        for item in self.assets:
+            if not isinstance(item, AssetsDefinition | AssetSpec):
+                raise DefinitionError(
+                    f"Definitions(assets=...) got {item!r}, which is not an asset: pass "
+                    "functions decorated with @asset or @multi_asset, or AssetSpecs"
+                )
+
+    @staticmethod
+    def merge(*definitions: Definitions) -> Definitions:
+        """One `Definitions` with everything of each.
+
+        Raises:
+            DefinitionError: a resource key is bound to different objects.
+        """
+        resources: dict[str, Any] = {}
+        for defs in definitions:
+            for key, value in defs.resources.items():
+                if key in resources and resources[key] is not value:
+                    raise DefinitionError(
+                        f"Definitions.merge: resource {key!r} is bound to different objects; "
+                        "bind it once"
+                    )
+                resources[key] = value
+        return Definitions(
+            assets=[a for d in definitions for a in d.assets],
+            schedules=[s for d in definitions for s in d.schedules],
+            sensors=[s for d in definitions for s in d.sensors],
+            jobs=[j for d in definitions for j in d.jobs],
+            resources=resources,
+            asset_checks=[c for d in definitions for c in d.asset_checks],
+            metadata={k: v for d in definitions for k, v in d.metadata.items()},
+        )
+
+    # -- assets ---------------------------------------------------------------------
+
+    @cached_property
+    def _assets_defs(self) -> tuple[AssetsDefinition, ...]:
+        return tuple(item for item in self.assets if isinstance(item, AssetsDefinition))
+
+    @cached_property
+    def _manifest_assets(self) -> tuple[list[ManifestAsset], list[str]]:
+        problems: list[str] = []
+        manifest_assets: list[ManifestAsset] = []
+        seen_keys: dict[AssetKey, str] = {}
+        seen_nodes: dict[str, AssetsDefinition] = {}
+        for item in self.assets:
+            if isinstance(item, AssetSpec):
+                entries = [_external_asset(item)]
+            else:
+                other = seen_nodes.get(item.node_name)
+                if other is not None and other is not item:
+                    problems.append(
+                        f"two asset definitions have the compute node name {item.node_name!r}; "
+                        "give one of them another name="
+                    )
+                seen_nodes[item.node_name] = item
+                entries = item.to_manifest_assets()
+            for entry in entries:
+                previous = seen_keys.get(entry.key)
+                if previous is not None:
+                    problems.append(
+                        f"asset key {entry.key.to_user_string()!r} is defined twice (by "
+                        f"{previous!r} and {entry.node!r}); rename one, or pass a key_prefix"
+                    )
+                    continue
+                seen_keys[entry.key] = entry.node
+                manifest_assets.append(entry)
+        return manifest_assets, problems
+
+    @cached_property
+    def _graph_or_problems(self) -> tuple[AssetGraph | None, list[str]]:
+        assets, problems = self._manifest_assets
+        if problems:
+            return None, problems
+        try:
+            return AssetGraph.from_assets(assets), []
+        except DefinitionError as error:
+            return None, str(error).split("\n")
+
+    def resolve_asset_graph(self) -> AssetGraph:
+        """The validated asset graph.
+
+        Raises:
+            DefinitionsValidationError: listing every problem with the assets.
+        """
+        graph, problems = self._graph_or_problems
+        if graph is None:
+            raise DefinitionsValidationError(problems)
+        return graph
+
+    def resolve_all_asset_keys(self) -> list[AssetKey]:
+        """Every asset key, sorted."""
+        return list(self.resolve_asset_graph().keys)
+
+    def resolve_all_asset_specs(self) -> list[AssetSpec]:
+        """The spec of every asset, sorted by key."""
+        specs = [
+            spec
+            for item in self.assets
+            for spec in (item.specs if isinstance(item, AssetsDefinition) else (item,))
+        ]
+        return sorted(specs, key=lambda spec: spec.key.path)
+
+    def get_assets_def(self, key: AssetKey | str) -> AssetsDefinition:
+        """The definition that materializes `key`."""
+        asset_key = AssetKey.from_coercible(key)
+        definition = self._assets_def_by_key.get(asset_key)
+        if definition is None:
+            raise NotFoundError(self.resolve_asset_graph().unknown_key_message(asset_key))
+        return definition
+
+    @cached_property
+    def _assets_def_by_key(self) -> dict[AssetKey, AssetsDefinition]:
+        return {key: item for item in self._assets_defs for key in item.keys}
+
+    @cached_property
+    def assets_defs_by_node(self) -> dict[str, AssetsDefinition]:
+        """Compute node name -> the definition (what a worker looks tasks up by)."""
+        return {item.node_name: item for item in self._assets_defs}
+
+    # -- jobs -----------------------------------------------------------------------
+
+    def _resolve_job_keys(self, job: UnresolvedAssetJobDefinition) -> frozenset[AssetKey]:
+        graph = self.resolve_asset_graph()
+        return frozenset(resolve_asset_selection(job.selection, graph))
+
+    def resolve_job_def(self, name: str) -> JobDefinition:
+        """The job called `name`, bound to these definitions.
+
+        Raises:
+            NotFoundError: no job has that name; the message suggests a close one.
+        """
+        if name == IMPLICIT_JOB_NAME:
+            return self.resolve_implicit_global_asset_job_def()
+        for job in self.jobs:
+            if job.name == name:
+                return JobDefinition(self, job, self._resolve_job_keys(job))
+        names = [job.name for job in self.jobs]
+        raise NotFoundError(
+            f"no job named {name!r}.{did_you_mean(name, names)} Jobs: {', '.join(names) or 'none'}"
+        )
+
+    def get_job_def(self, name: str) -> JobDefinition:
+        """Dagster's older name for `resolve_job_def`."""
+        return self.resolve_job_def(name)
+
+    def resolve_implicit_global_asset_job_def(self) -> JobDefinition:
+        """A job that materializes every executable asset."""
+        job = UnresolvedAssetJobDefinition(name=IMPLICIT_JOB_NAME)
+        graph = self.resolve_asset_graph()
+        keys = frozenset(asset.key for asset in graph.assets if asset.is_executable)
+        return JobDefinition(self, job, keys)
+
+    def get_implicit_global_asset_job_def(self) -> JobDefinition:
+        """Dagster's older name for `resolve_implicit_global_asset_job_def`."""
+        return self.resolve_implicit_global_asset_job_def()
+
+    def get_all_job_defs(self) -> list[JobDefinition]:
+        """Every declared job, bound."""
+        return [self.resolve_job_def(job.name) for job in self.jobs]
+
+    # -- manifest and validation ----------------------------------------------------
+
+    def validate(self) -> None:
+        """Checks everything and raises once with every problem found.
+
+        Raises:
+            DefinitionsValidationError: listing each problem with the thing it concerns
+                and what to do.
+        """
+        problems = self.problems()
+        if problems:
+            raise DefinitionsValidationError(problems)
+
+    @staticmethod
+    def validate_loadable(defs: Definitions) -> None:
+        """Dagster's name for `defs.validate()`."""
+        defs.validate()
+
+    def problems(self) -> list[str]:
+        """Every problem with these definitions, as messages; empty when valid."""
+        graph, problems = self._graph_or_problems
+        problems = list(problems)
+        problems.extend(self._resource_problems())
+        job_names: set[str] = set()
+        for job in self.jobs:
+            if job.name in job_names:
+                problems.append(f"job {job.name!r} is defined twice; rename one")
+            job_names.add(job.name)
+            if graph is not None:
+                try:
+                    resolve_asset_selection(job.selection, graph)
+                except ArcoError as error:
+                    problems.append(f"job {job.name!r}: {error}")
+        return problems
+
+    def _resource_problems(self) -> list[str]:
+        problems = []
+        available = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
+        for item in self._assets_defs:
+            needed = set(item.required_resource_keys)
+            needed.update(output.io_manager_key for output in item.outputs)
+            needed.update(b.input_manager_key for b in item.inputs if b.input_manager_key)
+            for key in sorted(needed - available):
+                guess = did_you_mean(key, available)
+                problems.append(
+                    f"asset {item.node_name!r} requires resource {key!r}, which is not "
+                    f"provided.{guess} Add it: Definitions(resources={{{key!r}: ...}})"
+                )
+        return problems
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        """The definitions as data: what the control plane sees."""
+        self.validate()
+        graph = self.resolve_asset_graph()
+        jobs = tuple(
+            ManifestJob(
+                name=job.name,
+                asset_keys=tuple(sorted(self._resolve_job_keys(job))),
+                selection=job.selection if isinstance(job.selection, str) else None,
+                tags=dict(job.tags),
+                description=job.description,
+                op_retry_policy=job.op_retry_policy,
+            )
+            for job in sorted(self.jobs, key=lambda job: job.name)
+        )
+        return Manifest(
+            assets=graph.assets,
+            jobs=jobs,
+            resources=resource_config_to_data(self.resources),
+        )
+
+    def get_manifest(self) -> Manifest:
+        """The manifest (see `manifest`)."""
+        return self.manifest
+
+
+def resolve_asset_selection(selection: Any, graph: AssetGraph) -> set[AssetKey]:
+    """Resolves a job or launch selection to asset keys.
+
+    Accepts None (every executable asset), a selection string, an `AssetSelection`, or a
+    list of assets, specs and keys.
+    """
+    if selection is None:
+        return {asset.key for asset in graph.assets if asset.is_executable}
+    if isinstance(selection, AssetSelection):
+        return selection.resolve(graph)
+    if isinstance(selection, str):
+        return AssetSelection.from_string(selection).resolve(graph)
+    if isinstance(selection, Sequence | set | frozenset):
+        keys = coerce_dep_keys(selection)
+        return AssetSelection.assets(*keys).resolve(graph)
+    raise DefinitionError(
+        f"selection {selection!r} is not a selection: use an AssetSelection, a string such "
+        "as 'group:sales', or a list of assets or keys"
+    )
+
+
+def _external_asset(spec: AssetSpec) -> ManifestAsset:
+    node = "__".join(spec.key.path)
+    return AssetsDefinition(node_name=node, compute_fn=None, specs=(spec,)).to_manifest_assets()[0]

@@ -1,0 +1,239 @@
+"""IO managers: how asset values are stored and loaded between tasks.
+
+The protocol (`IOManager` with `handle_output` / `load_input`), its contexts, and two
+implementations: `FilesystemIOManager` (pickles, one file per asset and partition, written
+atomically so a crash never leaves half a file) and `InMemoryIOManager`. Nothing here does
+I/O until the worker calls a method.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from arco_flow.core.errors import ArcoError
+from arco_flow.core.keys import AssetKey
+from arco_flow.sdk.context import ContextLogger, Resources
+from arco_flow.sdk.resources import ConfigurableResource
+
+__all__ = [
+    "ConfigurableIOManager",
+    "FilesystemIOManager",
+    "IOManager",
+    "InMemoryIOManager",
+    "InputContext",
+    "OutputContext",
+    "StoredValueNotFoundError",
+]
+
+
+class StoredValueNotFoundError(ArcoError, LookupError):
+    """An input's upstream value was never stored by its IO manager."""
+
+    code = "ARCO900"
+
+
+class OutputContext:
+    """What an IO manager knows of an output it stores."""
+
+    def __init__(
+        self,
+        *,
+        asset_key: AssetKey,
+        name: str = "result",
+        run_id: str = "",
+        node_name: str = "",
+        definition_metadata: Mapping[str, Any] | None = None,
+        partition_key: str | None = None,
+        resources: Mapping[str, Any] | None = None,
+        log: ContextLogger | None = None,
+    ) -> None:
+        self.asset_key = asset_key
+        self.name = name
+        self.run_id = run_id
+        self.step_key = node_name
+        self.definition_metadata = dict(definition_metadata or {})
+        self._partition_key = partition_key
+        self.resources = Resources(resources or {})
+        self.log = log or ContextLogger()
+        self._added: dict[str, Any] = {}
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The output's definition metadata (Dagster's older name)."""
+        return self.definition_metadata
+
+    @property
+    def has_asset_key(self) -> bool:
+        """Always True: every output here belongs to an asset."""
+        return True
+
+    @property
+    def has_partition_key(self) -> bool:
+        """Whether the output is for one partition."""
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        """The partition being stored."""
+        if self._partition_key is None:
+            raise ArcoError(f"output of {self.asset_key.to_user_string()!r} has no partition")
+        return self._partition_key
+
+    @property
+    def asset_partition_key(self) -> str:
+        """Dagster's name for `partition_key`."""
+        return self.partition_key
+
+    def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Adds metadata to the materialization being recorded."""
+        self._added.update(metadata)
+
+    def consume_added_metadata(self) -> dict[str, Any]:
+        """Metadata added by the IO manager (read by the worker)."""
+        added, self._added = self._added, {}
+        return added
+
+    def get_asset_identifier(self) -> list[str]:
+        """The key's parts, plus the partition when there is one."""
+        parts = list(self.asset_key.path)
+        return [*parts, self._partition_key] if self._partition_key is not None else parts
+
+
+class InputContext:
+    """What an IO manager knows of an input it loads."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        asset_key: AssetKey,
+        upstream_output: OutputContext,
+        definition_metadata: Mapping[str, Any] | None = None,
+        partition_key: str | None = None,
+        resources: Mapping[str, Any] | None = None,
+        log: ContextLogger | None = None,
+    ) -> None:
+        self.name = name
+        self.asset_key = asset_key
+        self.upstream_output = upstream_output
+        self.definition_metadata = dict(definition_metadata or {})
+        self._partition_key = partition_key
+        self.resources = Resources(resources or {})
+        self.log = log or ContextLogger()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The input's metadata (Dagster's older name)."""
+        return self.definition_metadata
+
+    @property
+    def has_asset_key(self) -> bool:
+        """Always True: every input here comes from an asset."""
+        return True
+
+    @property
+    def has_partition_key(self) -> bool:
+        """Whether the input is for one partition."""
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        """The upstream partition being loaded."""
+        if self._partition_key is None:
+            raise ArcoError(f"input {self.name!r} has no partition")
+        return self._partition_key
+
+    def get_asset_identifier(self) -> list[str]:
+        """The upstream key's parts, plus the partition when there is one."""
+        return self.upstream_output.get_asset_identifier()
+
+
+class IOManager(ABC):
+    """Stores the values that asset bodies return and loads them for downstream bodies."""
+
+    @abstractmethod
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        """Stores `obj`, the value of `context.asset_key`."""
+
+    @abstractmethod
+    def load_input(self, context: InputContext) -> Any:
+        """Loads the value of `context.asset_key` (the upstream asset)."""
+
+
+class ConfigurableIOManager(ConfigurableResource, IOManager):
+    """An IO manager configured by fields, like a `ConfigurableResource`."""
+
+
+class FilesystemIOManager(ConfigurableIOManager):
+    """Pickles each value to ``<base_dir>/<key parts>[/<partition>]``.
+
+    Writes go to a temporary file in the same folder and are renamed into place, so a
+    reader never sees half a value, even after a crash.
+    """
+
+    base_dir: str | None = None
+
+    def _path(self, identifier: list[str]) -> Path:
+        if self.base_dir is None:
+            raise ArcoError(
+                "FilesystemIOManager has no base_dir; pass base_dir=, or run through "
+                "materialize(), which sets one under ARCO_HOME"
+            )
+        return Path(self.base_dir, *identifier)
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        """Pickles `obj` atomically."""
+        path = self._path(context.get_asset_identifier())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                pickle.dump(obj, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        context.add_output_metadata({"path": str(path)})
+
+    def load_input(self, context: InputContext) -> Any:
+        """Unpickles the upstream value."""
+        path = self._path(context.get_asset_identifier())
+        try:
+            with path.open("rb") as stream:
+                return pickle.load(stream)  # noqa: S301  # our own files, written by handle_output
+        except FileNotFoundError:
+            raise StoredValueNotFoundError(
+                f"input {context.name!r} needs the value of asset "
+                f"{context.asset_key.to_user_string()!r}, which has not been stored at "
+                f"{path}: materialize {context.asset_key.to_user_string()!r} first, or "
+                "select it in this run"
+            ) from None
+
+
+class InMemoryIOManager(IOManager):
+    """Keeps values in a dict; for tests and `materialize_to_memory`."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, ...], Any] = {}
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        """Keeps `obj` in memory."""
+        self.values[tuple(context.get_asset_identifier())] = obj
+
+    def load_input(self, context: InputContext) -> Any:
+        """Returns the kept value."""
+        identifier = tuple(context.get_asset_identifier())
+        try:
+            return self.values[identifier]
+        except KeyError:
+            raise StoredValueNotFoundError(
+                f"input {context.name!r} needs the value of asset "
+                f"{context.asset_key.to_user_string()!r}, which this in-memory IO manager "
+                "does not hold: select the upstream asset in the same run"
+            ) from None

@@ -1,0 +1,1 @@
+"""Helpers for testing assets: `materialize_to_memory` and context builders."""

@@ -1,0 +1,351 @@
+"""Executes one `TaskRequest`: load inputs, run the body, store outputs, report events.
+
+The worker side of the execution protocol (DESIGN.md §4). It runs user code and talks to
+IO managers and resources; it never touches the store: everything it learns goes out as
+events through `emit`, and the attempt's end as a `TaskOutcome`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import resource
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from arco_flow.core.errors import ArcoError, DefinitionError, ExecutionError
+from arco_flow.core.events import (
+    AssetMaterialized,
+    ErrorInfo,
+    Event,
+    LogRecorded,
+    TaskStarted,
+    TaskUsage,
+)
+from arco_flow.core.keys import AssetKey
+from arco_flow.core.messages import TaskOutcome, TaskRequest
+from arco_flow.sdk.assets import AssetsDefinition, OutputBinding
+from arco_flow.sdk.config import resolve_op_config
+from arco_flow.sdk.context import AssetExecutionContext
+from arco_flow.sdk.definitions import Definitions
+from arco_flow.sdk.io_managers import InputContext, IOManager, OutputContext
+from arco_flow.sdk.metadata import metadata_to_data, normalize_metadata
+from arco_flow.sdk.results import Failure, MaterializeResult, Output, RetryRequested
+
+__all__ = ["OutputCapture", "WorkerSession", "execute_task"]
+
+Emit = Callable[[Event], None]
+OutputCapture = dict[tuple[str, str], Any]
+"""(node name, output name) -> value, kept by in-process runs for their result."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Produced:
+    output: OutputBinding
+    value: Any
+    has_value: bool
+    metadata: Mapping[str, Any]
+    data_version: str | None
+
+
+class WorkerSession:
+    """A loaded code location and the run's resources, shared by the tasks of a run."""
+
+    def __init__(
+        self,
+        definitions: Definitions,
+        resources: Mapping[str, Any],
+        *,
+        output_capture: OutputCapture | None = None,
+        instance: Any = None,
+    ) -> None:
+        self.definitions = definitions
+        self.resources = dict(resources)
+        self.output_capture = output_capture
+        self.instance = instance
+        self._by_node = definitions.assets_defs_by_node
+        self._output_by_key = {
+            output.key: (definition, output)
+            for definition in self._by_node.values()
+            for output in definition.outputs
+        }
+
+    def assets_def(self, node: str) -> AssetsDefinition:
+        """The definition of compute node `node`."""
+        try:
+            return self._by_node[node]
+        except KeyError:
+            raise ExecutionError(
+                f"the code location has no compute node {node!r}; was it renamed since "
+                "the run was planned? Re-plan the run."
+            ) from None
+
+    def io_manager(self, key: str) -> IOManager:
+        """The IO manager bound to resource key `key`."""
+        manager = self.resources.get(key)
+        if not isinstance(manager, IOManager):
+            raise ExecutionError(
+                f"resource {key!r} is used as an IO manager but is "
+                f"{type(manager).__name__}; bind an IOManager to it"
+            )
+        return manager
+
+    def upstream_output(self, key: AssetKey) -> tuple[str, str]:
+        """(output name, IO manager key) of the output that stores `key`."""
+        found = self._output_by_key.get(key)
+        if found is None:
+            return "result", "io_manager"
+        return found[1].name, found[1].io_manager_key
+
+
+def execute_task(request: TaskRequest, session: WorkerSession, emit: Emit) -> TaskOutcome:
+    """Runs one attempt of one task and reports what happened.
+
+    Every event (start, logs, materializations) goes out through `emit` as it happens.
+    User exceptions do not escape: they become a failed `TaskOutcome` that keeps the
+    exception object for in-process callers.
+    """
+    started_wall = time.perf_counter()
+    started_cpu = time.process_time()
+    emit(TaskStarted(run_id=request.run_id, task_id=request.task_id, attempt=request.attempt))
+    try:
+        _run_body(request, session, emit)
+    except Exception as error:  # noqa: BLE001  # any failure of user code becomes an event
+        return _failed(request, error, _usage(started_wall, started_cpu))
+    return TaskOutcome(request=request, succeeded=True, usage=_usage(started_wall, started_cpu))
+
+
+def _usage(started_wall: float, started_cpu: float) -> TaskUsage:
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return TaskUsage(
+        wall_s=time.perf_counter() - started_wall,
+        cpu_s=time.process_time() - started_cpu,
+        peak_rss_mb=peak_kb / 1024.0,
+    )
+
+
+def _failed(request: TaskRequest, error: Exception, usage: TaskUsage) -> TaskOutcome:
+    allow = not (isinstance(error, Failure) and not error.allow_retries)
+    retry = (
+        (error.max_retries, float(error.seconds_to_wait))
+        if isinstance(error, RetryRequested)
+        else None
+    )
+    return TaskOutcome(
+        request=request,
+        succeeded=False,
+        error=ErrorInfo.from_exception(error),
+        allow_retries=allow,
+        retry_requested=retry,
+        usage=usage,
+        exception=error,
+    )
+
+
+def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
+    definition = session.assets_def(request.node)
+    signature = definition.signature
+    run_id, task_id = request.run_id, request.task_id
+
+    def log_sink(level: str, message: str) -> None:
+        emit(LogRecorded(run_id=run_id, task_id=task_id, level=level, message=message))
+
+    config = resolve_op_config(
+        node_name=definition.node_name,
+        config_type=signature.config_type,
+        config_schema=definition.config_schema,
+        run_config=request.run_config,
+    )
+    resources = session.resources
+    needed = {key: resources[key] for key in definition.required_resource_keys if key in resources}
+    partition_key = request.partition.key if request.partition else None
+    context = AssetExecutionContext(
+        run_id=run_id,
+        node_name=definition.node_name,
+        asset_keys=[spec.key for spec in definition.specs],
+        selected_asset_keys=request.asset_keys,
+        output_names_by_key={o.key: o.name for o in definition.outputs},
+        op_config=config,
+        resources=needed,
+        log_sink=log_sink,
+        retry_number=request.attempt - 1,
+        job_name=request.job_name,
+        run_tags=request.tags,
+        partition_key=partition_key,
+        instance=session.instance,
+    )
+    kwargs: dict[str, Any] = {}
+    if signature.context_param is not None:
+        kwargs[signature.context_param] = context
+    if signature.config_param is not None:
+        kwargs[signature.config_param] = config
+    for parameter, resource_key in signature.resource_params.items():
+        kwargs[parameter] = resources[resource_key]
+    for binding in definition.inputs:
+        output_name, manager_key = session.upstream_output(binding.key)
+        upstream = OutputContext(
+            asset_key=binding.key,
+            name=output_name,
+            run_id=run_id,
+            partition_key=partition_key,
+            resources=needed,
+            log=context.log,
+        )
+        input_context = InputContext(
+            name=binding.name,
+            asset_key=binding.key,
+            upstream_output=upstream,
+            definition_metadata=binding.metadata,
+            partition_key=partition_key,
+            resources=needed,
+            log=context.log,
+        )
+        manager = session.io_manager(binding.input_manager_key or manager_key)
+        kwargs[binding.name] = manager.load_input(input_context)
+
+    assert definition.compute_fn is not None  # external assets are never planned
+    returned = definition.compute_fn(**kwargs)
+    selected = set(request.asset_keys)
+    for produced in _collect_outputs(definition, returned, context, selected):
+        _store_output(request, session, definition, context, produced, needed, emit)
+
+
+def _collect_outputs(
+    definition: AssetsDefinition,
+    returned: Any,
+    context: AssetExecutionContext,
+    selected: set[AssetKey],
+) -> Iterator[_Produced]:
+    outputs = [o for o in definition.outputs if o.key in selected]
+    by_name = {o.name: o for o in definition.outputs}
+    by_key = {o.key: o for o in definition.outputs}
+    if inspect.isgenerator(returned):
+        items = list(returned)
+    elif len(definition.outputs) == 1:
+        items = [returned]
+    elif isinstance(returned, tuple) and len(returned) == len(outputs):
+        items = [
+            item if isinstance(item, Output | MaterializeResult) else Output(item, o.name)
+            for item, o in zip(returned, outputs, strict=True)
+        ]
+    elif returned is None and all(not o.is_required for o in outputs):
+        items = []
+    else:
+        raise DefinitionError(
+            f"multi-asset {definition.node_name!r} must return a tuple of {len(outputs)} "
+            f"values (one per selected output: {', '.join(o.name for o in outputs)}) or "
+            f"yield Output(value, output_name=...) for each; it returned "
+            f"{type(returned).__name__}"
+        )
+    seen: set[str] = set()
+    single = len(definition.outputs) == 1
+    for item in items:
+        if isinstance(item, Output):
+            output = by_name.get(item.output_name) or (definition.outputs[0] if single else None)
+            if output is None:
+                raise DefinitionError(
+                    f"{definition.node_name!r} yielded Output(output_name="
+                    f"{item.output_name!r}), which is not one of its outputs "
+                    f"({', '.join(by_name)})"
+                )
+            produced = _Produced(
+                output,
+                item.value,
+                True,
+                item.metadata or {},
+                item.data_version.value if item.data_version else None,
+            )
+        elif isinstance(item, MaterializeResult):
+            key = item.resolved_asset_key
+            if key is None and not single:
+                raise DefinitionError(
+                    f"multi-asset {definition.node_name!r} returned a MaterializeResult "
+                    "without asset_key; set asset_key= to say which asset it is for"
+                )
+            output = by_key.get(key) if key is not None else definition.outputs[0]
+            if output is None:
+                raise DefinitionError(
+                    f"{definition.node_name!r} returned a MaterializeResult for "
+                    f"{key!r}, which it does not materialize"
+                )
+            produced = _Produced(
+                output,
+                item.value,
+                item.value is not None,
+                item.metadata or {},
+                item.data_version.value if item.data_version else None,
+            )
+        else:
+            output = definition.outputs[0]
+            has_value = not (item is None and definition.signature.returns_nothing)
+            produced = _Produced(output, item, has_value, {}, None)
+        if produced.output.key not in selected:
+            raise DefinitionError(
+                f"{definition.node_name!r} produced {produced.output.name!r}, which this run "
+                "did not select; check context.selected_output_names before yielding"
+            )
+        seen.add(produced.output.name)
+        extra = context.get_output_metadata(produced.output.name)
+        if extra:
+            produced = _Produced(
+                produced.output,
+                produced.value,
+                produced.has_value,
+                {**produced.metadata, **extra},
+                produced.data_version,
+            )
+        yield produced
+    missing = [o.name for o in outputs if o.is_required and o.name not in seen]
+    if missing:
+        raise DefinitionError(
+            f"{definition.node_name!r} did not produce required output(s) "
+            f"{', '.join(missing)}; return or yield a value for each selected output"
+        )
+
+
+def _store_output(
+    request: TaskRequest,
+    session: WorkerSession,
+    definition: AssetsDefinition,
+    context: AssetExecutionContext,
+    produced: _Produced,
+    resources: Mapping[str, Any],
+    emit: Emit,
+) -> None:
+    output = produced.output
+    metadata = dict(produced.metadata)
+    if produced.has_value:
+        spec = definition.specs_by_key[output.key]
+        output_context = OutputContext(
+            asset_key=output.key,
+            name=output.name,
+            run_id=request.run_id,
+            node_name=definition.node_name,
+            definition_metadata=spec.metadata,
+            partition_key=request.partition.key if request.partition else None,
+            resources=resources,
+            log=context.log,
+        )
+        session.io_manager(output.io_manager_key).handle_output(output_context, produced.value)
+        metadata.update(output_context.consume_added_metadata())
+        if session.output_capture is not None:
+            session.output_capture[(definition.node_name, output.name)] = produced.value
+    try:
+        metadata_data = metadata_to_data(normalize_metadata(metadata)) if metadata else {}
+    except ArcoError as error:
+        raise DefinitionError(
+            f"metadata of asset {output.key.to_user_string()!r}: {error}"
+        ) from error
+    spec = definition.specs_by_key[output.key]
+    emit(
+        AssetMaterialized(
+            run_id=request.run_id,
+            task_id=request.task_id,
+            asset_key=output.key,
+            partition_key=request.partition.key if request.partition else None,
+            metadata=metadata_data,
+            data_version=produced.data_version,
+            code_version=spec.code_version,
+        )
+    )
