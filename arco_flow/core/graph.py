@@ -75,10 +75,13 @@ class AssetGraph:
             parents.append(deduped)
             for dep_index in deduped:
                 children[dep_index].append(position)
+        graph = AssetGraph(ordered, index, parents, [tuple(c) for c in children])
+        try:
+            graph.stages  # noqa: B018  # computed now so that a cycle is reported at build time
+        except DefinitionError as cycle:
+            problems.append(str(cycle))
         if problems:
             raise DefinitionError("\n".join(problems))
-        graph = AssetGraph(ordered, index, parents, [tuple(c) for c in children])
-        graph.stages  # noqa: B018  # computed now so that a cycle is reported at build time
         return graph
 
     # -- lookup ---------------------------------------------------------------------

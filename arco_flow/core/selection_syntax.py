@@ -115,7 +115,7 @@ _CHARACTER_HINTS = {
 
 # Legacy whole-string forms (Dagster's op-selection clause, and its `tag:` fallback).
 _LEGACY_CLAUSE = re.compile(r"(\*?\+*)([\w./\[\]?-]+)(\+*\*?)")
-_LEGACY_TAG = re.compile(r'tag:([^\s"()=]+)(?:=([^\s"()=]*))?')
+_LEGACY_TAG = re.compile(r'tag:([^\s"()=<>*]+)(?:=([^\s"()=<>*]*))?')
 
 
 def parse_selection(text: str, *, include_sources: bool = False) -> AssetSelection:
@@ -522,19 +522,19 @@ def _format(selection: AssetSelection) -> tuple[int, str]:  # one case per node
         case IsAttributeAssetSelection(attribute=attribute):
             return _BIND_PRIMARY, f"is:{attribute}"
         case OrAssetSelection(operands=operands):
-            return _BIND_OR, " or ".join(_operand(part, _BIND_AND) for part in operands)
+            return _BIND_OR, " or ".join(_operand(part, _BIND_OR) for part in operands)
         case AndAssetSelection(operands=operands):
-            return _BIND_AND, " and ".join(_operand(part, _BIND_NOT) for part in operands)
+            return _BIND_AND, " and ".join(_operand(part, _BIND_AND) for part in operands)
         case SubtractAssetSelection(left=AllSelection(include_sources=False), right=right):
             return _BIND_NOT, f"not {_operand(right, _BIND_NOT)}"
         case SubtractAssetSelection(left=left, right=right):
             return _BIND_AND, f"{_operand(left, _BIND_AND)} and not {_operand(right, _BIND_NOT)}"
         case UpstreamAssetSelection(child=child, depth=depth, include_self=include_self):
             inner = _operand(child, _BIND_PRIMARY)
-            return _traversal(f"{'' if depth is None else depth}+{inner}", inner, include_self)
+            return _traversal(f"{'' if depth is None else depth}+{inner}", child, include_self)
         case DownstreamAssetSelection(child=child, depth=depth, include_self=include_self):
             inner = _operand(child, _BIND_PRIMARY)
-            return _traversal(f"{inner}+{'' if depth is None else depth}", inner, include_self)
+            return _traversal(f"{inner}+{'' if depth is None else depth}", child, include_self)
         case RootsAssetSelection(child=child):
             return _BIND_PRIMARY, f"roots({format_selection(child)})"
         case SinksAssetSelection(child=child):
@@ -555,10 +555,10 @@ def _any_of(texts: list[str]) -> tuple[int, str]:
     return (_BIND_PRIMARY if len(texts) == 1 else _BIND_OR), " or ".join(texts)
 
 
-def _traversal(text: str, inner: str, include_self: bool) -> tuple[int, str]:
+def _traversal(text: str, child: AssetSelection, include_self: bool) -> tuple[int, str]:
     if include_self:
         return _BIND_TRAVERSAL, text
-    return _BIND_AND, f"{text} and not {inner}"
+    return _BIND_AND, f"{text} and not {_operand(child, _BIND_NOT)}"
 
 
 def _operand(selection: AssetSelection, loosest: int) -> str:

@@ -10,14 +10,14 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from arco_flow.core.errors import DefinitionError, ResourceError, did_you_mean
+from arco_flow.core.errors import DefinitionError
 from arco_flow.core.keys import AssetKey
+from arco_flow.sdk.resources import Resources
 
 __all__ = [
     "AssetExecutionContext",
     "ContextLogger",
     "OpExecutionContext",
-    "Resources",
     "build_asset_context",
 ]
 
@@ -67,39 +67,6 @@ class ContextLogger:
     def critical(self, message: object, *args: object) -> None:
         """Logs at CRITICAL."""
         self._log(logging.CRITICAL, "CRITICAL", message, *args)
-
-
-class Resources:
-    """``context.resources``: the run's resources by attribute or by key."""
-
-    __slots__ = ("_values",)
-
-    def __init__(self, values: Mapping[str, Any]):
-        object.__setattr__(self, "_values", dict(values))
-
-    def __getattr__(self, name: str) -> Any:
-        values = object.__getattribute__(self, "_values")
-        try:
-            return values[name]
-        except KeyError:
-            raise ResourceError(
-                f"resource {name!r} is not available to this asset.{did_you_mean(name, values)} "
-                "List it in required_resource_keys (or take it as a parameter annotated with "
-                "its ConfigurableResource class) and provide it in Definitions(resources=...)."
-            ) from None
-
-    def __getitem__(self, name: str) -> Any:
-        return self.__getattr__(name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in object.__getattribute__(self, "_values")
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("context.resources is read-only")
-
-    def original_resource_dict(self) -> dict[str, Any]:
-        """The resources as a plain dict."""
-        return dict(object.__getattribute__(self, "_values"))
 
 
 class AssetExecutionContext:

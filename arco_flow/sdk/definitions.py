@@ -118,7 +118,8 @@ class Definitions:
                 entries = [_external_asset(item)]
             else:
                 other = seen_nodes.get(item.node_name)
-                if other is not None and other is not item:
+                clashing_keys = any(key in seen_keys for key in item.keys)
+                if other is not None and other is not item and not clashing_keys:
                     problems.append(
                         f"two asset definitions have the compute node name {item.node_name!r}; "
                         "give one of them another name="
@@ -129,8 +130,8 @@ class Definitions:
                 previous = seen_keys.get(entry.key)
                 if previous is not None:
                     problems.append(
-                        f"asset key {entry.key.to_user_string()!r} is defined twice (by "
-                        f"{previous!r} and {entry.node!r}); rename one, or pass a key_prefix"
+                        f"asset key {entry.key.to_user_string()!r} is defined twice; rename "
+                        "one of the two definitions, or give one a key_prefix"
                     )
                     continue
                 seen_keys[entry.key] = entry.node
@@ -257,11 +258,13 @@ class Definitions:
             if job.name in job_names:
                 problems.append(f"job {job.name!r} is defined twice; rename one")
             job_names.add(job.name)
-            if graph is not None:
-                try:
+            try:
+                if graph is not None:
                     resolve_asset_selection(job.selection, graph)
-                except ArcoError as error:
-                    problems.append(f"job {job.name!r}: {error}")
+                elif isinstance(job.selection, str):
+                    AssetSelection.from_string(job.selection)  # its syntax, at least
+            except ArcoError as error:
+                problems.append(f"job {job.name!r}: {error}")
         return problems
 
     def _resource_problems(self) -> list[str]:

@@ -18,8 +18,8 @@ from typing import Any
 
 from arco_flow.core.errors import ArcoError
 from arco_flow.core.keys import AssetKey
-from arco_flow.sdk.context import ContextLogger, Resources
-from arco_flow.sdk.resources import ConfigurableResource
+from arco_flow.sdk.context import ContextLogger
+from arco_flow.sdk.resources import ConfigurableResource, Resources
 
 __all__ = [
     "ConfigurableIOManager",
