@@ -7,6 +7,7 @@ one clear message (exit code 2); a run that fails exits with 1.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,9 @@ import click
 from arco_flow.core.canonical_json import canonical_json
 from arco_flow.core.errors import ArcoError, DefinitionsValidationError
 from arco_flow.core.plan import Plan, build_plan, plan_to_data
+from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
+from arco_flow.sdk.io_managers import FilesystemIOManager
 from arco_flow.worker.code_location import load_definitions
 
 __all__ = ["main"]
@@ -40,6 +43,12 @@ def _plan(defs: Definitions, select: str | None, run_config: dict[str, Any]) -> 
     graph = defs.resolve_asset_graph()
     keys = resolve_asset_selection(select, graph)
     return build_plan(defs.manifest, graph, keys, run_config=run_config)
+
+
+def _arco_home() -> Path:
+    """ARCO_HOME, or ``~/.arco_flow``: where local runs keep their data."""
+    configured = os.environ.get("ARCO_HOME")
+    return Path(configured) if configured else Path.home() / ".arco_flow"
 
 
 def _read_config(path: str | None) -> dict[str, Any]:
@@ -148,7 +157,12 @@ def materialize(
     job = (
         defs.resolve_job_def(job_name) if job_name else defs.resolve_implicit_global_asset_job_def()
     )
-    succeeded = run_with_progress(defs, job, select, _read_config(config_path) or None)
+    resources: dict[str, Any] = {}
+    if DEFAULT_IO_MANAGER_KEY not in defs.resources:
+        # Values persist between commands, so that a later run of a subset finds its inputs.
+        storage = _arco_home() / "storage"
+        resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=str(storage))
+    succeeded = run_with_progress(job, select, _read_config(config_path) or None, resources)
     sys.exit(0 if succeeded else 1)
 
 

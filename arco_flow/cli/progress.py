@@ -6,6 +6,7 @@ task as it ends, and a summary with each failure's error at the end.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -18,70 +19,77 @@ from arco_flow.core.events import (
     TaskSkipped,
     TaskSucceeded,
 )
+from arco_flow.core.plan import Plan
 from arco_flow.execution.materialize import execute_job_in_process
-from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.jobs import JobDefinition
 
 __all__ = ["run_with_progress"]
 
 
 def run_with_progress(
-    defs: Definitions, job: JobDefinition, select: str | None, run_config: Any
+    job: JobDefinition,
+    select: str | None,
+    run_config: Any,
+    resources: Mapping[str, Any] | None = None,
 ) -> bool:
     """Runs `job` (restricted to `select`) in process, drawing progress; True on success."""
     console = Console(stderr=True)
     materialized = 0
     failures: list[TaskFailed] = []
-    with Progress(
+    progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        transient=False,
-    ) as progress:
-        bar = progress.add_task("tasks", total=None)
+    )
+    bar = progress.add_task("tasks", total=None)
 
-        def on_event(record: EventRecord) -> None:
-            nonlocal materialized
-            event = record.event
-            if isinstance(event, TaskSucceeded):
+    def on_planned(plan: Plan) -> None:
+        # Drawn only once planning succeeded, so a bad selection shows just its error.
+        progress.update(bar, total=len(plan.tasks))
+        progress.start()
+
+    def on_event(record: EventRecord) -> None:
+        nonlocal materialized
+        event = record.event
+        if isinstance(event, TaskSucceeded):
+            progress.advance(bar)
+            wall = f" {event.usage.wall_s * 1000:.0f} ms" if event.usage else ""
+            progress.console.print(f"[green]✓[/] {event.task_id}{wall}")
+        elif isinstance(event, TaskFailed):
+            if event.retry_in_s is None:
                 progress.advance(bar)
-                wall = f" {event.usage.wall_s * 1000:.0f} ms" if event.usage else ""
-                progress.console.print(f"[green]✓[/] {event.task_id}{wall}")
-            elif isinstance(event, TaskFailed):
-                if event.retry_in_s is None:
-                    progress.advance(bar)
-                    failures.append(event)
-                    progress.console.print(
-                        f"[red]✗[/] {event.task_id}: {event.error.class_name}: "
-                        f"{event.error.message.splitlines()[0] if event.error.message else ''}"
-                    )
-                else:
-                    progress.console.print(
-                        f"[yellow]↻[/] {event.task_id} attempt {event.attempt} failed; "
-                        f"retrying in {event.retry_in_s:.1f} s"
-                    )
-            elif isinstance(event, TaskSkipped):
-                progress.advance(bar)
+                failures.append(event)
+                first_line = event.error.message.splitlines()[0] if event.error.message else ""
                 progress.console.print(
-                    f"[dim]- {event.task_id} skipped: {', '.join(event.blocked_by)} did not "
-                    "succeed[/]"
+                    f"[red]✗[/] {event.task_id}: {event.error.class_name}: {first_line}"
                 )
-            elif isinstance(event, AssetMaterialized):
-                materialized += 1
+            else:
+                progress.console.print(
+                    f"[yellow]↻[/] {event.task_id} attempt {event.attempt} failed; "
+                    f"retrying in {event.retry_in_s:.1f} s"
+                )
+        elif isinstance(event, TaskSkipped):
+            progress.advance(bar)
+            progress.console.print(
+                f"[dim]- {event.task_id} skipped: {', '.join(event.blocked_by)} did not succeed[/]"
+            )
+        elif isinstance(event, AssetMaterialized):
+            materialized += 1
 
-        def on_start(total: int) -> None:
-            progress.update(bar, total=total)
-
+    try:
         result = execute_job_in_process(
             job,
             run_config=run_config,
             raise_on_error=False,
+            resources=resources,
             asset_selection=select,
             on_event=on_event,
-            on_planned=lambda plan: on_start(len(plan.tasks)),
+            on_planned=on_planned,
         )
+    finally:
+        progress.stop()
     status = "[green]SUCCESS[/]" if result.success else "[red]FAILURE[/]"
     console.print(
         f"run {result.run_id} {status}: {len(result.plan.tasks)} tasks, "

@@ -31,7 +31,7 @@ from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
 from arco_flow.sdk.io_managers import FilesystemIOManager, InMemoryIOManager, IOManager
-from arco_flow.sdk.jobs import IMPLICIT_JOB_NAME, JobDefinition
+from arco_flow.sdk.jobs import JobDefinition
 from arco_flow.sdk.resources import ResourceScope
 from arco_flow.worker.executor import OutputCapture, WorkerSession
 
@@ -251,17 +251,22 @@ def execute_job_in_process(
 ) -> ExecuteInProcessResult:
     """Runs `job` (or `asset_selection` within it) in this process.
 
+    As in Dagster, values stay in memory unless an IO manager is bound to ``io_manager``.
     `on_planned` sees the plan before the run starts, and `on_event` every event as it
     is recorded (the CLI draws progress from them).
     """
     definitions = job.definitions
-    if resources:
+    overrides = dict(resources or {})
+    if DEFAULT_IO_MANAGER_KEY not in definitions.resources:
+        overrides.setdefault(DEFAULT_IO_MANAGER_KEY, InMemoryIOManager())
+    if overrides:
         definitions = Definitions(
             assets=definitions.assets,
             jobs=definitions.jobs,
-            resources={**definitions.resources, **resources},
+            resources={**definitions.resources, **overrides},
             asset_checks=definitions.asset_checks,
         )
+        job = definitions.resolve_job_def(job.name)
     definitions.validate()
     graph = definitions.resolve_asset_graph()
     keys: set[AssetKey] = set(job.asset_keys)
@@ -308,7 +313,7 @@ def execute_job_in_process(
                 node: definition.retry_policy or job.op_retry_policy
                 for node, definition in by_node.items()
             },
-            job_name=job.name if job.name != IMPLICIT_JOB_NAME else IMPLICIT_JOB_NAME,
+            job_name=job.name,
             run_config=config,
             tags=run_tags,
         )

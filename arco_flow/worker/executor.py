@@ -126,6 +126,12 @@ def _usage(started_wall: float, started_cpu: float) -> TaskUsage:
 
 
 def _failed(request: TaskRequest, error: Exception, usage: TaskUsage) -> TaskOutcome:
+    # The user reads their own frames: drop the worker's frames above the body.
+    frames = error.__traceback__
+    while frames is not None and frames.tb_frame.f_code.co_filename == __file__:
+        frames = frames.tb_next
+    if frames is not None:
+        error = error.with_traceback(frames)
     allow = not (isinstance(error, Failure) and not error.allow_retries)
     retry = (
         (error.max_retries, float(error.seconds_to_wait))
