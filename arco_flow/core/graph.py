@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 
 from arco_flow.core.errors import DefinitionError, did_you_mean
+from arco_flow.core.gc_pause import gc_paused
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.manifest import ManifestAsset
 
@@ -41,6 +42,7 @@ class AssetGraph:
         self._children = tuple(children)
 
     @staticmethod
+    @gc_paused
     def from_assets(assets: Iterable[ManifestAsset]) -> AssetGraph:
         """Indexes `assets` (sorted by key) and checks every dependency resolves.
 

@@ -17,6 +17,9 @@ __all__ = ["AssetCheckKey", "AssetKey", "CoercibleToAssetKey", "is_valid_name"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-.]*$")
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_]+$")
+# Parts already validated: graphs of 10,000+ assets repeat each part many times.
+_VALID_PARTS: set[str] = set()
+_VALID_PARTS_LIMIT = 1_000_000
 
 
 def is_valid_name(name: str) -> bool:
@@ -41,12 +44,16 @@ class AssetKey:
         if not parts:
             raise DefinitionError("an asset key needs at least one part, got an empty path")
         for part in parts:
+            if part.__class__ is str and part in _VALID_PARTS:
+                continue
             if not isinstance(part, str) or not _NAME_RE.match(part):
                 raise DefinitionError(
                     f"asset key part {part!r} of {list(parts)!r} is not valid: parts are "
                     "non-empty strings of letters, digits, '_', '-' and '.', and cannot "
                     "contain '/'. Use a list for a path, e.g. AssetKey(['raw', 'orders'])."
                 )
+            if len(_VALID_PARTS) < _VALID_PARTS_LIMIT:
+                _VALID_PARTS.add(part)
         object.__setattr__(self, "path", parts)
         object.__setattr__(self, "_hash", hash(parts))
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from arco_flow.core.canonical_json import canonical_json, fingerprint
 from arco_flow.core.errors import PlanError
+from arco_flow.core.gc_pause import gc_paused
 from arco_flow.core.graph import AssetGraph, find_cycle
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.manifest import Manifest
@@ -92,6 +93,7 @@ class Plan:
         return tuple(task.task_id for task in self.tasks)
 
 
+@gc_paused
 def build_plan(
     manifest: Manifest,
     graph: AssetGraph,
@@ -141,7 +143,7 @@ def build_plan(
         Task(
             task_id=node + suffix,
             node=node,
-            asset_keys=tuple(sorted(keys_by_node[node])),
+            asset_keys=tuple(keys_by_node[node]),  # appended in graph (sorted) order
             deps=tuple(sorted(dep + suffix for dep in node_deps[node])),
             stage=stage_of[node],
             partition=partition,
@@ -150,7 +152,7 @@ def build_plan(
     ]
     tasks.sort(key=lambda task: (task.stage, task.task_id))
     run_config_fingerprint = fingerprint(dict(run_config or {}))
-    asset_keys = tuple(sorted(assets[p].key for p in selected))
+    asset_keys = tuple(assets[p].key for p in selected)  # positions are in sorted key order
     body = {
         "version": PLAN_FORMAT_VERSION,
         "manifest": manifest.fingerprint,

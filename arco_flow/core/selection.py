@@ -305,8 +305,8 @@ class AssetSelection(ABC):
         """The string form, which `from_string` parses back to an equivalent selection.
 
         A difference is written ``a and not b``, and ``not`` ranges over executable assets
-        (as in Dagster), so external assets picked by the left side drop out of the string
-        form; executable assets always resolve the same.
+        (as in Dagster), so external assets picked by the left side of a difference (or by
+        ``downstream(include_self=False)``) drop out of the string form.
 
         Raises:
             SelectionError: the syntax cannot express this selection (key prefixes,

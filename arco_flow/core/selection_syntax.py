@@ -26,6 +26,14 @@ any characters. ``not x`` is every executable asset except ``x``. Two legacy for
 accepted, as in Dagster, only as the whole string: a bare key with optional marks
 (``orders``, ``*orders``, ``raw/orders+``, ``++orders*``: ``*`` all the way, each ``+`` one
 step) and ``tag:key=value`` with characters the grammar rejects (``tag:team=``).
+
+Beyond Dagster's grammar (strings Dagster rejects; none changes meaning): unquoted values
+may start with a digit and hold ``.``, ``-`` and ``@``, quoted strings take backslash
+escapes, any word (``and``, ``key``) is a value after ``:``, and ``key_substring:`` and
+``key:*`` parse. Deliberately different: an exact ``key:`` value must name a defined asset
+when resolved (Dagster silently selects nothing), ``owner:<null>`` selects unowned assets
+(Dagster: nothing), and attributes that need run-time state (``status:``, ``column:`` ...)
+or a workspace (``code_location:``) are rejected when parsing.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from arco_flow.core.errors import DefinitionError
@@ -20,14 +21,20 @@ __all__ = [
     "AssetOut",
     "AssetSpec",
     "coerce_dep_keys",
+    "coerce_deps",
     "validate_tags",
 ]
 
 
-def validate_tags(tags: Mapping[str, Any] | None, where: str) -> dict[str, str]:
+_NO_KINDS: frozenset[str] = frozenset()
+EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
+"""One shared empty mapping: 10,000 assets need not allocate 10,000 empty dicts."""
+
+
+def validate_tags(tags: Mapping[str, Any] | None, where: str) -> Mapping[str, str]:
     """Tags are string to string; anything else is a `DefinitionError` naming `where`."""
     if not tags:
-        return {}
+        return EMPTY_MAPPING
     problems = [
         f"tag {key!r}={value!r} on {where} must map a string to a string"
         for key, value in tags.items()
@@ -38,7 +45,7 @@ def validate_tags(tags: Mapping[str, Any] | None, where: str) -> dict[str, str]:
     return dict(tags)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class AssetDep:
     """A dependency on an asset whose value the body does not load.
 
@@ -47,18 +54,23 @@ class AssetDep:
         partition_mapping: how downstream partitions map to the upstream's.
     """
 
-    asset: Any
-    partition_mapping: Any = None
+    asset_key: AssetKey
+    partition_mapping: Any
 
-    @property
-    def asset_key(self) -> AssetKey:
-        """The upstream key."""
-        keys = coerce_dep_keys([self.asset])
-        if len(keys) != 1:
-            raise DefinitionError(
-                f"AssetDep({self.asset!r}) names {len(keys)} assets; name exactly one key"
-            )
-        return keys[0]
+    def __init__(self, asset: Any, *, partition_mapping: Any = None) -> None:
+        if isinstance(asset, AssetKey):
+            key = asset
+        elif isinstance(asset, str):
+            key = AssetKey.from_user_string(asset)
+        else:
+            keys = coerce_dep_keys([asset])
+            if len(keys) != 1:
+                raise DefinitionError(
+                    f"AssetDep({asset!r}) names {len(keys)} assets; name exactly one key"
+                )
+            key = keys[0]
+        object.__setattr__(self, "asset_key", key)
+        object.__setattr__(self, "partition_mapping", partition_mapping)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,15 +173,15 @@ class AssetSpec:
         set_ = object.__setattr__
         resolved = AssetKey.from_coercible(key)
         set_(self, "key", resolved)
-        set_(self, "deps", _coerce_deps(deps))
+        set_(self, "deps", coerce_deps(deps))
         set_(self, "description", description)
-        set_(self, "metadata", dict(metadata or {}))
+        set_(self, "metadata", dict(metadata) if metadata else EMPTY_MAPPING)
         set_(self, "skippable", skippable)
         set_(self, "group_name", group_name)
         set_(self, "code_version", code_version)
-        set_(self, "owners", tuple(owners or ()))
+        set_(self, "owners", tuple(owners) if owners else ())
         set_(self, "tags", validate_tags(tags, f"asset {resolved.to_user_string()!r}"))
-        set_(self, "kinds", frozenset(kinds or ()))
+        set_(self, "kinds", frozenset(kinds) if kinds else _NO_KINDS)
         set_(self, "partitions_def", partitions_def)
         set_(self, "automation_condition", automation_condition)
         set_(self, "freshness_policy", freshness_policy)
@@ -182,7 +194,7 @@ class AssetSpec:
     def replace_attributes(self, **changes: Any) -> AssetSpec:
         """A copy with `changes` applied (Dagster's name)."""
         if "deps" in changes:
-            changes["deps"] = _coerce_deps(changes["deps"])
+            changes["deps"] = coerce_deps(changes["deps"])
         if "key" in changes:
             changes["key"] = AssetKey.from_coercible(changes["key"])
         return replace(self, **changes)
@@ -199,7 +211,7 @@ class AssetSpec:
         """A copy with the given collections added to the existing ones."""
         return replace(
             self,
-            deps=self.deps + _coerce_deps(deps),
+            deps=self.deps + coerce_deps(deps),
             metadata={**self.metadata, **(metadata or {})},
             owners=self.owners + tuple(owners or ()),
             tags={**self.tags, **(tags or {})},
@@ -211,7 +223,8 @@ class AssetSpec:
         return replace(self, metadata={**self.metadata, "arco/io_manager_key": io_manager_key})
 
 
-def _coerce_deps(deps: Iterable[Any] | None) -> tuple[AssetDep, ...]:
+def coerce_deps(deps: Iterable[Any] | None) -> tuple[AssetDep, ...]:
+    """`AssetDep`s for dependency-like items: keys, strings, specs, deps and assets."""
     if deps is None:
         return ()
     if isinstance(deps, str | AssetKey):
@@ -222,6 +235,8 @@ def _coerce_deps(deps: Iterable[Any] | None) -> tuple[AssetDep, ...]:
     for dep in deps:
         if isinstance(dep, AssetDep):
             result.append(dep)
+        elif isinstance(dep, str):
+            result.append(AssetDep(dep))
         else:
             result.extend(AssetDep(key) for key in coerce_dep_keys([dep]))
     return tuple(result)

@@ -16,12 +16,13 @@ from arco_flow.core.errors import DefinitionError
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.manifest import DEFAULT_GROUP, ManifestAsset
 from arco_flow.core.retry import RetryPolicy
-from arco_flow.sdk.asset_spec import AssetSpec
+from arco_flow.sdk.asset_spec import EMPTY_MAPPING, AssetSpec
 from arco_flow.sdk.metadata import metadata_to_data, normalize_metadata
 
 __all__ = ["AssetsDefinition", "InputBinding", "NodeHandle", "OutputBinding"]
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
+_NO_KEYS: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,19 +112,29 @@ class AssetsDefinition:
         self.node_name = node_name
         self.compute_fn = compute_fn
         self.specs = tuple(specs)
-        self._specs_by_key = {spec.key: spec for spec in self.specs}
+        self._specs_by_key: dict[AssetKey, AssetSpec] | None = None
         self.inputs = tuple(inputs)
         self.outputs = tuple(outputs)
         self.signature = signature or BodySignature()
         self.config_schema = config_schema
-        self.required_resource_keys = frozenset(required_resource_keys)
+        self.required_resource_keys = (
+            frozenset(required_resource_keys) if required_resource_keys else _NO_KEYS
+        )
         self.retry_policy = retry_policy
         self.can_subset = can_subset
-        self.op_tags = MappingProxyType(dict(op_tags or {}))
+        self.op_tags = MappingProxyType(dict(op_tags)) if op_tags else EMPTY_MAPPING
         self.partitions_def = partitions_def
         self.backfill_policy = backfill_policy
         self.check_specs = tuple(check_specs)
         self.timeout_s = timeout_s
+
+    def _spec_index(self) -> dict[AssetKey, AssetSpec]:
+        # Built on first use: most definitions are never asked, and 10,000 assets would
+        # otherwise allocate 10,000 dicts (and the collector would walk them).
+        index = self._specs_by_key
+        if index is None:
+            index = self._specs_by_key = {spec.key: spec for spec in self.specs}
+        return index
 
     # -- Dagster's members ----------------------------------------------------------
 
@@ -140,7 +151,7 @@ class AssetsDefinition:
     @property
     def keys(self) -> set[AssetKey]:
         """Every key this definition materializes."""
-        return set(self._specs_by_key)
+        return set(self._spec_index())
 
     @property
     def keys_by_output_name(self) -> dict[str, AssetKey]:
@@ -150,12 +161,12 @@ class AssetsDefinition:
     @property
     def specs_by_key(self) -> Mapping[AssetKey, AssetSpec]:
         """Key -> spec."""
-        return MappingProxyType(self._specs_by_key)
+        return MappingProxyType(self._spec_index())
 
     @property
     def dependency_keys(self) -> set[AssetKey]:
         """Keys of every upstream asset, data and ordering deps alike, minus own keys."""
-        own = self._specs_by_key
+        own = self._spec_index()
         return {dep.asset_key for spec in self.specs for dep in spec.deps} - own.keys()
 
     @property
@@ -202,7 +213,7 @@ class AssetsDefinition:
         return self.compute_fn(*args, **kwargs)
 
     def __repr__(self) -> str:
-        keys = ", ".join(sorted(k.to_user_string() for k in self._specs_by_key))
+        keys = ", ".join(sorted(k.to_user_string() for k in self._spec_index()))
         return f"<AssetsDefinition {self.node_name!r}: {keys}>"
 
     # -- manifest -------------------------------------------------------------------

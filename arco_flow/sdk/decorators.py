@@ -14,7 +14,15 @@ from typing import Any, overload
 from arco_flow.core.errors import DefinitionError
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey, is_valid_name
 from arco_flow.core.retry import RetryPolicy
-from arco_flow.sdk.asset_spec import AssetDep, AssetIn, AssetOut, AssetSpec, validate_tags
+from arco_flow.sdk.asset_spec import (
+    EMPTY_MAPPING,
+    AssetDep,
+    AssetIn,
+    AssetOut,
+    AssetSpec,
+    coerce_deps,
+    validate_tags,
+)
 from arco_flow.sdk.assets import (
     DEFAULT_IO_MANAGER_KEY,
     AssetsDefinition,
@@ -30,6 +38,7 @@ from arco_flow.sdk.results import MaterializeResult
 __all__ = ["asset", "multi_asset"]
 
 _CONTEXT_NAMES = frozenset({"context", "_context", "ctx"})
+_NO_PARAMETERS = BodySignature()
 
 
 def _annotations(fn: Callable[..., Any]) -> dict[str, Any]:
@@ -80,11 +89,13 @@ def _analyze_body(fn: Callable[..., Any], where: str) -> BodySignature:
             inputs.append(name)
     returns = annotations.get("return", "missing")
     returns_nothing = returns is None or returns is type(None) or returns is MaterializeResult
+    if not names and not returns_nothing:
+        return _NO_PARAMETERS
     return BodySignature(
         context_param=context_param,
         config_param=config_param,
         config_type=config_type,
-        resource_params=resources,
+        resource_params=resources or EMPTY_MAPPING,
         input_params=tuple(inputs),
         returns_nothing=returns_nothing,
     )
@@ -268,7 +279,7 @@ def asset(
         signature = _analyze_body(fn, where)
         inputs = _bind_inputs(signature, ins, where)
         all_deps: list[Any] = [
-            AssetDep(binding.key, binding.partition_mapping) for binding in inputs
+            AssetDep(binding.key, partition_mapping=binding.partition_mapping) for binding in inputs
         ]
         if deps is not None:
             if isinstance(deps, str | AssetKey):
@@ -381,9 +392,11 @@ def multi_asset(
             raise DefinitionError(f"{where}: pass outs= or specs=, exactly one of them")
         signature = _analyze_body(fn, where)
         inputs = _bind_inputs(signature, ins, where)
-        shared: list[AssetDep] = [AssetDep(b.key, b.partition_mapping) for b in inputs]
+        shared: list[AssetDep] = [
+            AssetDep(b.key, partition_mapping=b.partition_mapping) for b in inputs
+        ]
         if deps is not None:
-            shared.extend(d if isinstance(d, AssetDep) else AssetDep(d) for d in deps)
+            shared.extend(coerce_deps(deps))
         internal = {
             out: {AssetKey.from_coercible(k) for k in keys}
             for out, keys in (internal_asset_deps or {}).items()
@@ -477,7 +490,9 @@ def _restricted(deps: Sequence[AssetDep], allowed: set[AssetKey] | None) -> list
     ]
 
 
-def _resource_keys(signature: BodySignature, declared: Iterable[str] | None) -> set[str]:
+def _resource_keys(signature: BodySignature, declared: Iterable[str] | None) -> Iterable[str]:
+    if not declared and not signature.resource_params:
+        return ()
     return set(declared or ()) | set(signature.resource_params.values())
 
 

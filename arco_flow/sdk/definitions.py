@@ -19,6 +19,7 @@ from arco_flow.core.errors import (
     NotFoundError,
     did_you_mean,
 )
+from arco_flow.core.gc_pause import gc_paused
 from arco_flow.core.graph import AssetGraph
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.manifest import Manifest, ManifestAsset, ManifestJob
@@ -108,6 +109,7 @@ class Definitions:
         return tuple(item for item in self.assets if isinstance(item, AssetsDefinition))
 
     @cached_property
+    @gc_paused
     def _manifest_assets(self) -> tuple[list[ManifestAsset], list[str]]:
         problems: list[str] = []
         manifest_assets: list[ManifestAsset] = []

@@ -389,10 +389,6 @@ def test_missing_data_folder_fails_the_readers_once_each_and_skips_the_rest(tmp_
 # -- Dagster's entry point ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: execute_in_process binds no default io_manager (materialize() does)",
-)
 def test_implicit_job_executes_in_process_with_the_default_io_manager():
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process()
     assert result.success

@@ -1,6 +1,5 @@
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from arco_flow.core.errors import SelectionError
 from arco_flow.core.graph import AssetGraph
@@ -11,7 +10,7 @@ from arco_flow.core.selection import (
     KeyWildCardAssetSelection,
 )
 from arco_flow.core.selection_syntax import format_selection, parse_selection
-from tests.unit.core.test_selection import K, asset, dags, keys_of, names, selections
+from tests.unit.core.test_selection import POOL, SELECTIONS, K, asset, dags, names, selections
 
 A = AssetSelection
 a, b, c = A.assets("a"), A.assets("b"), A.assets("c")
@@ -276,24 +275,20 @@ def test_format_selection_is_to_selection_str():
     assert A.from_string(text) == (A.groups("raw").downstream(2) & (ALL - A.tag("pii", ""))).roots()
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.data())
-def test_string_form_parses_back_to_an_equivalent_selection(data):
-    graph = data.draw(dags(allow_external=False))
-    selection = data.draw(selections(keys_of(graph)))
+@settings(max_examples=200, deadline=None)
+@given(dags(allow_external=False), SELECTIONS)
+def test_string_form_parses_back_to_an_equivalent_selection(graph, selection):
     text = selection.to_selection_str()
     parsed = A.from_string(text)
     assert parsed.resolve(graph) == selection.resolve(graph), text
     assert parsed.to_selection_str() == text
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.data())
-def test_string_form_keeps_external_assets_when_there_is_no_difference(data):
+@settings(max_examples=100, deadline=None)
+@given(dags(allow_external=True), selections(POOL, with_difference=False))
+def test_string_form_keeps_external_assets_when_there_is_no_difference(graph, selection):
     # A difference reads "a and not b", and `not` covers executable assets only (as in
     # Dagster), so only difference-free selections keep external assets exactly.
-    graph = data.draw(dags(allow_external=True))
-    selection = data.draw(selections(keys_of(graph), with_difference=False))
     parsed = A.from_string(selection.to_selection_str())
     assert parsed.resolve(graph) == selection.resolve(graph)
 

@@ -1,0 +1,1 @@
+"""Example code locations that ship with Arco Flow; each sub-package is one project."""
