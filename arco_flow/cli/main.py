@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from arco_flow.core.canonical_json import canonical_json
-from arco_flow.core.errors import ArcoError, DefinitionsValidationError
+from arco_flow.core.errors import ArcoError, DefinitionsValidationError, SelectionError
 from arco_flow.core.plan import Plan, build_plan, plan_to_data
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
@@ -42,6 +42,10 @@ def _load(module: str | None, file: str | None, attribute: str | None) -> Defini
 def _plan(defs: Definitions, select: str | None, run_config: dict[str, Any]) -> Plan:
     graph = defs.resolve_asset_graph()
     keys = resolve_asset_selection(select, graph)
+    if not keys:
+        raise SelectionError(
+            f"the selection {select!r} matches no asset; `arco-flow assets list` shows the keys"
+        )
     return build_plan(defs.manifest, graph, keys, run_config=run_config)
 
 

@@ -154,11 +154,6 @@ class AssetMaterialized:
     code_version: str | None = None
     description: str | None = None
 
-    @property
-    def materialization(self) -> AssetMaterialized:
-        """This event (Dagster code reads ``event.materialization.metadata``)."""
-        return self
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogRecorded:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from arco_flow.core.errors import ArcoError, DefinitionError
+from arco_flow.core.errors import ArcoError, DefinitionError, SelectionError
 from arco_flow.core.events import (
     AssetMaterialized,
     Event,
@@ -32,11 +32,14 @@ from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
 from arco_flow.sdk.io_managers import FilesystemIOManager, InMemoryIOManager, IOManager
 from arco_flow.sdk.jobs import JobDefinition
+from arco_flow.sdk.metadata import MetadataValue, metadata_from_data
 from arco_flow.sdk.resources import ResourceScope
 from arco_flow.worker.executor import OutputCapture, WorkerSession
 
 __all__ = [
+    "AssetMaterialization",
     "ExecuteInProcessResult",
+    "MaterializationEvent",
     "RunRecorder",
     "execute_job_in_process",
     "materialize",
@@ -53,6 +56,77 @@ class RunRecorder(Protocol):
     @property
     def storage_dir(self) -> str | None:
         """The folder for the default filesystem IO manager, if any."""
+
+
+class AssetMaterialization:
+    """A recorded materialization, with its metadata as `MetadataValue`s (Dagster's shape)."""
+
+    __slots__ = ("_event", "_metadata")
+
+    def __init__(self, event: AssetMaterialized) -> None:
+        self._event = event
+        self._metadata: dict[str, MetadataValue[Any]] | None = None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The materialized asset."""
+        return self._event.asset_key
+
+    @property
+    def partition(self) -> str | None:
+        """The partition materialized, if any."""
+        return self._event.partition_key
+
+    @property
+    def description(self) -> str | None:
+        """The materialization's description."""
+        return self._event.description
+
+    @property
+    def metadata(self) -> dict[str, MetadataValue[Any]]:
+        """Metadata values by name (``metadata["rows"].value``)."""
+        if self._metadata is None:
+            self._metadata = metadata_from_data(self._event.metadata)
+        return self._metadata
+
+    @property
+    def data_version(self) -> str | None:
+        """The data version recorded with the materialization."""
+        return self._event.data_version
+
+
+class MaterializationEvent:
+    """A materialization event of a run, as Dagster's result methods return them."""
+
+    __slots__ = ("event", "materialization")
+
+    def __init__(self, event: AssetMaterialized) -> None:
+        self.event = event
+        """The recorded event itself."""
+        self.materialization = AssetMaterialization(event)
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The materialized asset."""
+        return self.event.asset_key
+
+    @property
+    def step_key(self) -> str:
+        """The task that materialized it (Dagster calls tasks steps)."""
+        return self.event.task_id
+
+    @property
+    def run_id(self) -> str:
+        """The run it belongs to."""
+        return self.event.run_id
+
+    @property
+    def partition(self) -> str | None:
+        """The partition materialized, if any."""
+        return self.event.partition_key
+
+    def __repr__(self) -> str:
+        return f"<MaterializationEvent {self.asset_key.to_user_string()} run={self.run_id}>"
 
 
 class ExecuteInProcessResult:
@@ -121,14 +195,20 @@ class ExecuteInProcessResult:
             definition.node_name, definition.get_output_name_for_asset_key(key)
         )
 
-    def get_asset_materialization_events(self) -> list[AssetMaterialized]:
+    def get_asset_materialization_events(self) -> list[MaterializationEvent]:
         """Every materialization of the run, in order."""
-        return [e for e in self.all_events if isinstance(e, AssetMaterialized)]
+        return [
+            MaterializationEvent(e) for e in self.all_events if isinstance(e, AssetMaterialized)
+        ]
 
-    def asset_materializations_for_node(self, node_name: str) -> list[AssetMaterialized]:
+    def asset_materializations_for_node(self, node_name: str) -> list[AssetMaterialization]:
         """The materializations made by compute node `node_name`."""
         task_ids = {t.task_id for t in self.plan.tasks if t.node == node_name}
-        return [m for m in self.get_asset_materialization_events() if m.task_id in task_ids]
+        return [
+            AssetMaterialization(e)
+            for e in self.all_events
+            if isinstance(e, AssetMaterialized) and e.task_id in task_ids
+        ]
 
     def get_task_failure_events(self) -> list[TaskFailed]:
         """Every failed attempt, in order (retried ones included)."""
@@ -278,6 +358,11 @@ def execute_job_in_process(
                 f"asset_selection names assets outside job {job.name!r}: {', '.join(outside)}"
             )
         keys = chosen
+        if not keys:
+            raise SelectionError(
+                f"the selection {asset_selection!r} matches no asset; "
+                "`arco-flow assets list` shows the keys, groups are set with group_name="
+            )
     config = normalize_run_config(run_config)
     by_node = definitions.assets_defs_by_node
     validate_run_config_keys(config, list(by_node), list(definitions.resources))

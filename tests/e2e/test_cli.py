@@ -310,3 +310,10 @@ def test_selection_of_an_unknown_key_suggests_the_close_one(home):
 def test_no_code_location_says_how_to_name_one(home):
     done = arco(home, "plan")
     assert_clean_error(done, "-m MODULE or -f FILE")
+
+
+def test_a_selection_matching_nothing_is_an_error_not_an_empty_plan(home):
+    for command in ("plan", "materialize"):
+        done = arco(home, command, "-m", EXAMPLE, "--select", "group:nothing")
+        assert done.returncode == 2, done.stderr
+        assert "matches no asset" in done.stderr

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from arco_flow import AssetKey, Backoff, RunConfig, materialize
+from arco_flow import AssetKey, Backoff, MetadataValue, RunConfig, materialize
 from arco_flow.core.events import LogRecorded
+from arco_flow.sdk.metadata import TableMetadataValue
 from examples.shop_analytics.assets import CleanOrdersConfig, TopRankingsConfig
 from examples.shop_analytics.definitions import defs
 from examples.shop_analytics.resources import BUNDLED_DATA_DIR, ShopDataSource
@@ -125,11 +126,11 @@ def result() -> Any:
 
 
 def metadata(result: Any, key: str) -> dict[str, Any]:
-    """The materialization metadata of `key`, as stored: name -> {"type", "value"}."""
+    """The materialization metadata of `key`: name -> MetadataValue."""
     (event,) = [
         e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey(key)
     ]
-    return dict(event.metadata)
+    return dict(event.materialization.metadata)
 
 
 # -- the definitions ---------------------------------------------------------------------
@@ -206,7 +207,7 @@ def test_raw_readers_return_every_csv_row_and_record_the_count(result):
     for name in ("orders", "customers", "products"):
         rows = read(BUNDLED_DATA_DIR, f"{name}.csv")
         assert result.asset_value(f"raw_{name}") == rows
-        assert metadata(result, f"raw_{name}")["rows"] == {"type": "int", "value": len(rows)}
+        assert metadata(result, f"raw_{name}")["rows"] == MetadataValue.int(len(rows))
 
 
 def test_clean_orders_keeps_exactly_the_valid_orders(result):
@@ -216,9 +217,9 @@ def test_clean_orders_keeps_exactly_the_valid_orders(result):
     assert [row["revenue"] for row in cleaned] == [sale["revenue"] for sale in sales]
     raw_count = len(read(BUNDLED_DATA_DIR, "orders.csv"))
     recorded = metadata(result, "clean_orders")
-    assert recorded["rows"]["value"] == len(sales)
-    assert recorded["dropped"]["value"] == raw_count - len(sales)
-    assert sum(recorded["dropped_by_reason"]["value"].values()) == raw_count - len(sales)
+    assert recorded["rows"].value == len(sales)
+    assert recorded["dropped"].value == raw_count - len(sales)
+    assert sum(recorded["dropped_by_reason"].value.values()) == raw_count - len(sales)
 
 
 def test_clean_customers_drop_duplicates_and_unknown_segments(result):
@@ -296,14 +297,14 @@ def test_report_states_the_totals_and_ranks_the_best_sellers(result):
 def test_report_records_markdown_counts_and_a_table_of_top_products(result):
     sales = expected_sales()
     recorded = metadata(result, "report")
-    assert recorded["report"] == {"type": "md", "value": result.asset_value("report")}
-    assert recorded["orders"] == {"type": "int", "value": len(sales)}
-    assert recorded["revenue"]["value"] == pytest.approx(float(total(sales)))
-    assert recorded["days"]["value"] == len({sale["date"] for sale in sales})
+    assert recorded["report"] == MetadataValue.md(result.asset_value("report"))
+    assert recorded["orders"] == MetadataValue.int(len(sales))
+    assert recorded["revenue"].value == pytest.approx(float(total(sales)))
+    assert recorded["days"].value == len({sale["date"] for sale in sales})
     table = recorded["top_products"]
-    assert table["type"] == "table"
-    assert "Espresso Grinder" in str(table["value"])
-    assert len(table["value"]["records"]) == 5
+    assert isinstance(table, TableMetadataValue)
+    assert "Espresso Grinder" in str(table.records)
+    assert len(table.records) == 5
 
 
 def test_asset_bodies_log_what_they_did(result):
@@ -334,14 +335,14 @@ def test_including_cancelled_orders_adds_them_to_revenue():
     assert [row["order_id"] for row in result.asset_value("clean_orders")] == [
         sale["order_id"] for sale in sales
     ]
-    assert metadata(result, "report")["orders"]["value"] == len(sales)
+    assert metadata(result, "report")["orders"].value == len(sales)
 
 
 def test_ranking_limit_config_shortens_both_rankings():
     result = run(RunConfig(ops={"rankings": TopRankingsConfig(limit=2)}))
     assert len(result.asset_value("top_products")) == 2
     assert len(result.asset_value("top_customers")) == 2
-    assert len(metadata(result, "report")["top_products"]["value"]["records"]) == 2
+    assert len(metadata(result, "report")["top_products"].records) == 2
 
 
 def test_shop_data_resource_reads_another_folder(tmp_path):

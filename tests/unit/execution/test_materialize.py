@@ -209,7 +209,8 @@ def test_materialize_result_records_metadata_without_storing_a_value():
 
     result = af.materialize([table], resources={"io_manager": stored})
     (event,) = result.get_asset_materialization_events()
-    assert event.metadata["rows"] == {"type": "int", "value": 3}
+    assert event.materialization.metadata["rows"] == af.MetadataValue.int(3)
+    assert event.event.metadata["rows"] == {"type": "int", "value": 3}  # the stored form
     assert stored.values == {}
 
 
@@ -221,9 +222,9 @@ def test_output_and_context_metadata_are_recorded_on_the_materialization():
 
     result = af.materialize_to_memory([numbers])
     (event,) = result.get_asset_materialization_events()
-    assert event.metadata["count"]["value"] == 2
-    assert event.metadata["from_context"]["value"] == 1
-    assert event.data_version == "v7"
+    assert event.materialization.metadata["count"].value == 2
+    assert event.materialization.metadata["from_context"].value == 1
+    assert event.materialization.data_version == "v7"
 
 
 def test_context_log_lines_become_run_events():
