@@ -261,6 +261,12 @@ class AssetGraph:
         """The stage number of every key."""
         return {key: number for number, stage in enumerate(self.stages) for key in stage}
 
+    @cached_property
+    def topological_positions(self) -> tuple[int, ...]:
+        """Every asset's index, parents before children (stage by stage, in key order)."""
+        index = self._index
+        return tuple(index[key] for stage in self.stages for key in stage)
+
     def toposorted_keys(self) -> list[AssetKey]:
         """All keys, parents before children, ties in key order."""
         return [key for stage in self.stages for key in stage]

@@ -20,6 +20,7 @@ _IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_]+$")
 # Parts already validated: graphs of 10,000+ assets repeat each part many times.
 _VALID_PARTS: set[str] = set()
 _VALID_PARTS_LIMIT = 1_000_000
+_KEYS_BY_STRING: dict[str, AssetKey] = {}
 
 
 def is_valid_name(name: str) -> bool:
@@ -110,7 +111,14 @@ class AssetKey:
     @staticmethod
     def from_user_string(value: str) -> AssetKey:
         """Parses the ``"a/b"`` form."""
-        return AssetKey(value.split("/"))
+        # Keys are immutable, so one object per string serves every dependency that names
+        # it: fewer allocations on graphs where each key is named by several dependents.
+        key = _KEYS_BY_STRING.get(value)
+        if key is None:
+            key = AssetKey(value.split("/"))
+            if len(_KEYS_BY_STRING) < _VALID_PARTS_LIMIT:
+                _KEYS_BY_STRING[value] = key
+        return key
 
     @staticmethod
     def from_coercible(value: CoercibleToAssetKey) -> AssetKey:

@@ -137,7 +137,10 @@ def build_plan(
             if parent_node is not None and parent_node != node:
                 own.add(parent_node)
 
-    stage_of = _node_stages(node_deps)
+    if len(keys_by_node) == len(node_of):
+        stage_of = _single_key_stages(graph, node_of)
+    else:
+        stage_of = _node_stages(node_deps)
     suffix = "" if partition is None else f"[{_partition_label(partition)}]"
     tasks = [
         Task(
@@ -249,6 +252,25 @@ def _check_subsets(graph: AssetGraph, keys_by_node: Mapping[str, list[AssetKey]]
         )
     if problems:
         raise PlanError("\n".join(problems))
+
+
+def _single_key_stages(graph: AssetGraph, node_of: Mapping[int, str]) -> dict[str, int]:
+    """Stages when every node has one selected key.
+
+    The node graph is then the asset graph restricted to the selection: acyclic, and
+    visited in topological order by walking the graph's own order.
+    """
+    stage_at: dict[int, int] = {}
+    for position in graph.topological_positions:
+        if position not in node_of:
+            continue
+        stage = 0
+        for parent in graph.parent_indices(position):
+            parent_stage = stage_at.get(parent)
+            if parent_stage is not None and parent_stage >= stage:
+                stage = parent_stage + 1
+        stage_at[position] = stage
+    return {node_of[position]: stage for position, stage in stage_at.items()}
 
 
 def _node_stages(node_deps: Mapping[str, set[str]]) -> dict[str, int]:

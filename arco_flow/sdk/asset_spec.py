@@ -27,14 +27,19 @@ __all__ = [
 
 
 _NO_KINDS: frozenset[str] = frozenset()
+# AssetDeps are immutable: one per key string serves every asset that names it.
+_PLAIN_DEPS: dict[str, AssetDep] = {}
+_PLAIN_DEPS_LIMIT = 1_000_000
 EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
 """One shared empty mapping: 10,000 assets need not allocate 10,000 empty dicts."""
 
 
-def validate_tags(tags: Mapping[str, Any] | None, where: str) -> Mapping[str, str]:
+def validate_tags(tags: Mapping[str, Any] | None, where: str | AssetKey) -> Mapping[str, str]:
     """Tags are string to string; anything else is a `DefinitionError` naming `where`."""
     if not tags:
         return EMPTY_MAPPING
+    if isinstance(where, AssetKey):
+        where = f"asset {where.to_user_string()!r}"
     problems = [
         f"tag {key!r}={value!r} on {where} must map a string to a string"
         for key, value in tags.items()
@@ -180,7 +185,7 @@ class AssetSpec:
         set_(self, "group_name", group_name)
         set_(self, "code_version", code_version)
         set_(self, "owners", tuple(owners) if owners else ())
-        set_(self, "tags", validate_tags(tags, f"asset {resolved.to_user_string()!r}"))
+        set_(self, "tags", validate_tags(tags, resolved))
         set_(self, "kinds", frozenset(kinds) if kinds else _NO_KINDS)
         set_(self, "partitions_def", partitions_def)
         set_(self, "automation_condition", automation_condition)
@@ -236,7 +241,12 @@ def coerce_deps(deps: Iterable[Any] | None) -> tuple[AssetDep, ...]:
         if isinstance(dep, AssetDep):
             result.append(dep)
         elif isinstance(dep, str):
-            result.append(AssetDep(dep))
+            plain = _PLAIN_DEPS.get(dep)
+            if plain is None:
+                plain = AssetDep(dep)
+                if len(_PLAIN_DEPS) < _PLAIN_DEPS_LIMIT:
+                    _PLAIN_DEPS[dep] = plain
+            result.append(plain)
         else:
             result.extend(AssetDep(key) for key in coerce_dep_keys([dep]))
     return tuple(result)

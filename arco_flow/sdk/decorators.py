@@ -21,7 +21,6 @@ from arco_flow.sdk.asset_spec import (
     AssetOut,
     AssetSpec,
     coerce_deps,
-    validate_tags,
 )
 from arco_flow.sdk.assets import (
     DEFAULT_IO_MANAGER_KEY,
@@ -296,7 +295,7 @@ def asset(
             group_name=group_name,
             code_version=code_version,
             owners=owners,
-            tags=validate_tags(tags, where),
+            tags=tags,
             kinds=all_kinds,
             partitions_def=partitions_def,
             automation_condition=automation_condition,
