@@ -7,10 +7,12 @@ Subclasses are grouped by who must act on them::
     │   │                      unknown dependencies, duplicate keys)
     │   └── DefinitionsValidationError   every problem of a definition set, at once
     ├── ConfigError            a run or resource config value is missing or invalid
+    │   └── ConfigValidationError        every problem of one config, at once
     ├── ResourceError          a required resource is missing or failed to start
     ├── SelectionError         an asset selection string or object does not resolve
     ├── PlanError              the selection cannot be planned (e.g. a multi-asset cycle)
     ├── CanonicalJsonError     a value has no canonical JSON form
+    ├── MetadataCodecError     metadata has no stored data form, or stored data is not metadata
     ├── ExecutionError         a run could not be carried out by the engine
     │   └── UserCodeError      user code raised; the original exception is `__cause__`
     └── NotFoundError          a run, asset or other named thing does not exist
@@ -27,9 +29,11 @@ __all__ = [
     "ArcoError",
     "CanonicalJsonError",
     "ConfigError",
+    "ConfigValidationError",
     "DefinitionError",
     "DefinitionsValidationError",
     "ExecutionError",
+    "MetadataCodecError",
     "NotFoundError",
     "PlanError",
     "ResourceError",
@@ -69,6 +73,26 @@ class ConfigError(ArcoError):
     code = "ARCO200"
 
 
+class ConfigValidationError(ConfigError):
+    """One config has problems; `problems` lists every one of them.
+
+    Args:
+        subject: What the config belongs to, e.g. ``"the config of 'clean_orders'"``.
+        problems: One line per problem, each starting with the field path.
+        fix: A closing sentence that says what to do.
+    """
+
+    code = "ARCO201"
+
+    def __init__(self, subject: str, problems: Sequence[str], fix: str) -> None:
+        self.subject = subject
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        header = f"{subject} has {count} problem{'s' if count != 1 else ''}:"
+        lines = [header, *(f"  - {p}" for p in self.problems)]
+        super().__init__("\n".join([*lines, fix] if fix else lines))
+
+
 class ResourceError(ArcoError):
     """A resource is missing, or failed to set up or tear down."""
 
@@ -91,6 +115,12 @@ class CanonicalJsonError(ArcoError, ValueError):
     """A value cannot be written as canonical JSON (RFC 8785)."""
 
     code = "ARCO600"
+
+
+class MetadataCodecError(ArcoError, ValueError):
+    """Metadata could not be converted to or from its stored data form."""
+
+    code = "ARCO610"
 
 
 class ExecutionError(ArcoError):

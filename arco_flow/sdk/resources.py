@@ -24,20 +24,19 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 from arco_flow.core.errors import (
     ArcoError,
     ConfigError,
+    ConfigValidationError,
     DefinitionError,
     ResourceError,
     did_you_mean,
 )
+from arco_flow.sdk._legacy_config import resolve_config_schema, validate_config_value
 from arco_flow.sdk.config import (
     Config,
-    ConfigValidationError,
     EnvVar,
     IntEnvVar,
     config_schema_to_data,
-    resolve_config_schema,
     to_config_data,
     validate_config_model,
-    validate_config_value,
 )
 
 __all__ = [
