@@ -1,8 +1,6 @@
 """Asset and check keys: the names everything else is indexed by.
 
-Pure. A key is a tuple of path parts; its user string joins them with ``/``. Keys are
-hashed and compared millions of times on large graphs, so they are slotted classes that
-cache their hash.
+Pure. A key is a tuple of path parts; its user string joins them with ``/``.
 """
 
 from __future__ import annotations
@@ -28,19 +26,19 @@ def is_valid_name(name: str) -> bool:
     return _IDENTIFIER_RE.match(name) is not None
 
 
-class AssetKey:
+class AssetKey(tuple[str, ...]):
     """The key of an asset: a non-empty sequence of path parts.
 
     ``AssetKey("orders")``, ``AssetKey(["warehouse", "orders"])``; the user string of the
-    second is ``"warehouse/orders"``.
+    second is ``"warehouse/orders"``. A key is a tuple of its parts (as Dagster's once was),
+    so that hashing, equality and ordering run in C: graphs of 10,000+ assets hash keys
+    millions of times.
     """
 
-    __slots__ = ("_hash", "path")
+    __slots__ = ()
 
-    path: tuple[str, ...]
-    _hash: int
-
-    def __init__(self, path: str | Sequence[str]) -> None:
+    def __new__(cls, path: str | Sequence[str]) -> AssetKey:
+        """Validates the parts of `path` (one string, or a sequence of strings)."""
         parts = (path,) if isinstance(path, str) else tuple(path)
         if not parts:
             raise DefinitionError("an asset key needs at least one part, got an empty path")
@@ -55,54 +53,30 @@ class AssetKey:
                 )
             if len(_VALID_PARTS) < _VALID_PARTS_LIMIT:
                 _VALID_PARTS.add(part)
-        object.__setattr__(self, "path", parts)
-        object.__setattr__(self, "_hash", hash(parts))
+        return tuple.__new__(cls, parts)
 
     @classmethod
     def _trusted(cls, parts: tuple[str, ...]) -> AssetKey:
         """Builds a key from parts already validated (hot paths of the planner)."""
-        key = object.__new__(cls)
-        object.__setattr__(key, "path", parts)
-        object.__setattr__(key, "_hash", hash(parts))
-        return key
+        return tuple.__new__(cls, parts)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("AssetKey is immutable")
-
-    def __eq__(self, other: object) -> bool:
-        if self is other:
-            return True
-        if other.__class__ is not AssetKey:
-            return NotImplemented
-        return self.path == other.path
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __lt__(self, other: AssetKey) -> bool:
-        return self.path < other.path
-
-    def __le__(self, other: AssetKey) -> bool:
-        return self.path <= other.path
-
-    def __gt__(self, other: AssetKey) -> bool:
-        return self.path > other.path
-
-    def __ge__(self, other: AssetKey) -> bool:
-        return self.path >= other.path
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The key's parts."""
+        return self
 
     def __repr__(self) -> str:
-        return f"AssetKey({list(self.path)!r})"
+        return f"AssetKey({list(self)!r})"
 
     def __str__(self) -> str:
         return self.to_user_string()
 
     def __reduce__(self) -> tuple[type[AssetKey], tuple[tuple[str, ...]]]:
-        return (AssetKey, (self.path,))
+        return (AssetKey, (tuple(self),))
 
     def to_user_string(self) -> str:
         """The ``"a/b"`` form users type and read."""
-        return "/".join(self.path)
+        return "/".join(self)
 
     def to_string(self) -> str:
         """The user string; kept for Dagster code that calls ``to_string()``."""

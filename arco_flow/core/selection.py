@@ -74,6 +74,10 @@ class SupportsAssetGraph(Protocol):
 CoercibleToAssetSelection: TypeAlias = "str | Sequence[Any] | AssetSelection"
 
 
+_CACHE_LIMIT = 256
+"""Resolved selections kept per graph."""
+
+
 class _Resolution:
     """One resolve call: the graph plus indexes built lazily and shared by all nodes."""
 
@@ -299,7 +303,18 @@ class AssetSelection(ABC):
         Raises:
             SelectionError: a selected key is not defined (unless `allow_missing`).
         """
-        return self._resolve(_Resolution(_graph_of(graph), allow_missing))
+        resolved_graph = _graph_of(graph)
+        # Selections and graphs are immutable, so a resolution can be reused; the caller
+        # gets a fresh set each time and may change it.
+        cache = resolved_graph.selection_cache
+        cache_key = (self, allow_missing)
+        cached = cache.get(cache_key)
+        if cached is None:
+            cached = frozenset(self._resolve(_Resolution(resolved_graph, allow_missing)))
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[cache_key] = cached
+        return set(cached)
 
     def to_selection_str(self) -> str:
         """The string form, which `from_string` parses back to an equivalent selection.
@@ -724,3 +739,7 @@ def _check_depth(depth: int | None) -> None:
 def _wildcard_pattern(pattern: str) -> re.Pattern[str]:
     """Compiles a ``*`` wildcard once; ``*`` matches any characters, ``/`` included."""
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+
+# The syntax module builds the node classes above, so it is imported once they exist:
+# loading it here (not on the first `from_string`) keeps that first call fast.

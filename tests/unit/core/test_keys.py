@@ -64,3 +64,11 @@ def test_valid_names():
     assert is_valid_name("a_1")
     assert not is_valid_name("a-1")
     assert not is_valid_name("")
+
+
+def test_keys_hash_and_compare_as_their_parts():
+    key = AssetKey(["a", "b"])
+    assert key.path == ("a", "b")
+    assert {key: 1}[AssetKey.from_user_string("a/b")] == 1
+    assert repr(key) == "AssetKey(['a', 'b'])"
+    assert str(key) == "a/b"

@@ -580,3 +580,17 @@ def test_algebra_laws_hold_on_random_graphs(graph, a, b, c):
     for key in neighbours - ra:
         node = graph.get(key).node
         assert any(graph.get(k).node == node and not graph.get(k).can_subset for k in ra)
+
+
+def test_resolution_is_reused_but_each_caller_gets_its_own_set():
+    graph = AssetGraph.from_assets(
+        [
+            ManifestAsset(key=AssetKey("a"), node="a"),
+            ManifestAsset(key=AssetKey("b"), node="b", deps=(AssetKey("a"),)),
+        ]
+    )
+    selection = AssetSelection.assets("a").downstream()
+    first = selection.resolve(graph)
+    first.add(AssetKey("intruder"))
+    assert selection.resolve(graph) == {AssetKey("a"), AssetKey("b")}
+    assert AssetSelection.from_string("key:a+").resolve(graph) == {AssetKey("a"), AssetKey("b")}
