@@ -18,12 +18,16 @@ from arco_flow.core.keys import AssetKey
 
 __all__ = [
     "AssetMaterialized",
+    "AssetObserved",
     "ErrorInfo",
     "Event",
     "EventRecord",
     "LogRecorded",
+    "NewEvent",
+    "RunCancelRequested",
     "RunCanceled",
     "RunFailed",
+    "RunResumed",
     "RunStarted",
     "RunSucceeded",
     "TaskFailed",
@@ -33,6 +37,8 @@ __all__ = [
     "TaskUsage",
     "event_from_data",
     "event_to_data",
+    "idempotency_key",
+    "stream_of",
 ]
 
 
@@ -92,7 +98,11 @@ class TaskUsage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunStarted:
-    """A run began executing its plan."""
+    """A run began executing its plan.
+
+    It carries everything a later coordinator needs to resume the run after a crash:
+    the plan, the run config, where the code lives and how tasks are dispatched.
+    """
 
     EVENT_TYPE: ClassVar[str] = "run.started/1"
     run_id: str
@@ -101,6 +111,33 @@ class RunStarted:
     asset_keys: tuple[AssetKey, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     parent_run_id: str | None = None
+    plan: Mapping[str, Any] = field(default_factory=dict)
+    """The plan in its data form (`plan_to_data`)."""
+    run_config: Mapping[str, Any] = field(default_factory=dict)
+    code_location: Mapping[str, Any] = field(default_factory=dict)
+    """How to load the definitions again: ``{"module": ...}`` or ``{"file": ...}``."""
+    executor: str = "in_process"
+    max_concurrent: int | None = None
+    coordinator: Mapping[str, Any] = field(default_factory=dict)
+    """Who coordinates the run: ``{"host": ..., "pid": ...}``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResumed:
+    """A new coordinator took over a run whose coordinator had stopped."""
+
+    EVENT_TYPE: ClassVar[str] = "run.resumed/1"
+    run_id: str
+    coordinator: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunCancelRequested:
+    """Somebody asked for the run to stop; its coordinator acts on it."""
+
+    EVENT_TYPE: ClassVar[str] = "run.cancel_requested/1"
+    run_id: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,6 +193,19 @@ class AssetMaterialized:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssetObserved:
+    """A task recorded the state of an asset without materializing it."""
+
+    EVENT_TYPE: ClassVar[str] = "asset.observed/1"
+    run_id: str
+    task_id: str
+    asset_key: AssetKey
+    partition_key: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    data_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogRecorded:
     """A log line from user code or the engine, tied to a run and maybe a task."""
 
@@ -203,11 +253,14 @@ class TaskSkipped:
 
 Event: TypeAlias = (
     RunStarted
+    | RunResumed
+    | RunCancelRequested
     | RunSucceeded
     | RunFailed
     | RunCanceled
     | TaskStarted
     | AssetMaterialized
+    | AssetObserved
     | LogRecorded
     | TaskSucceeded
     | TaskFailed
@@ -218,11 +271,14 @@ EVENT_TYPES: dict[str, type[Any]] = {
     cls.EVENT_TYPE: cls
     for cls in (
         RunStarted,
+        RunResumed,
+        RunCancelRequested,
         RunSucceeded,
         RunFailed,
         RunCanceled,
         TaskStarted,
         AssetMaterialized,
+        AssetObserved,
         LogRecorded,
         TaskSucceeded,
         TaskFailed,
@@ -231,13 +287,39 @@ EVENT_TYPES: dict[str, type[Any]] = {
 }
 
 
+DEFAULT_TENANT = "default"
+DEFAULT_WORKSPACE = "default"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewEvent:
+    """An event to append, with what the store needs to place and de-duplicate it."""
+
+    event: Event
+    idempotency_key: str
+    """Unique in the log: appending a key twice returns the first event, changes nothing."""
+    actor: str = "engine"
+    trace_context: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventRecord:
-    """An event with its place in the log: a sequence number and the time it was recorded."""
+    """An event with its place in the log (DESIGN.md §3)."""
 
-    sequence: int
+    event_id: int
+    """Position in the whole log: increasing, so events sort by it."""
+    stream: str
+    """What the event is about, e.g. ``run:<run_id>``."""
+    stream_sequence: int
+    """Position within its stream, from 1."""
     timestamp: float
+    """Seconds since the epoch when it was appended."""
     event: Event
+    idempotency_key: str
+    tenant_id: str = DEFAULT_TENANT
+    workspace_id: str = DEFAULT_WORKSPACE
+    actor: str = "engine"
+    trace_context: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def event_type(self) -> str:
@@ -248,6 +330,32 @@ class EventRecord:
     def run_id(self) -> str:
         """The run the event belongs to."""
         return self.event.run_id
+
+
+def stream_of(event: Event) -> str:
+    """The stream an event belongs to; every event here is about a run."""
+    return f"run:{event.run_id}"
+
+
+def idempotency_key(event: Event, ordinal: int = 0) -> str:
+    """The natural de-duplication key of `event`.
+
+    Events that can legitimately repeat (log lines, several materializations of one key in
+    an attempt, repeated cancel requests) are told apart by `ordinal`.
+    """
+    run, kind = event.run_id, event.EVENT_TYPE
+    if isinstance(event, TaskStarted | TaskSucceeded | TaskFailed):
+        return f"{run}/{event.task_id}/{event.attempt}/{kind}"
+    if isinstance(event, AssetMaterialized | AssetObserved):
+        asset = "/".join(event.asset_key.path)
+        return f"{run}/{event.task_id}/{kind}/{asset}/{event.partition_key or ''}/{ordinal}"
+    if isinstance(event, TaskSkipped):
+        return f"{run}/{event.task_id}/{kind}"
+    if isinstance(event, LogRecorded):
+        return f"{run}/{event.task_id or ''}/{kind}/{ordinal}"
+    if isinstance(event, RunResumed | RunCancelRequested):
+        return f"{run}/{kind}/{ordinal}"
+    return f"{run}/{kind}"
 
 
 def _value_to_data(value: Any) -> Any:

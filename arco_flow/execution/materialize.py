@@ -21,6 +21,8 @@ from arco_flow.core.events import (
     Event,
     EventRecord,
     TaskFailed,
+    idempotency_key,
+    stream_of,
 )
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
 from arco_flow.core.plan import Plan, PlanPartition, build_plan
@@ -376,7 +378,15 @@ def execute_job_in_process(
     append = records.append
 
     def emit(event: Event) -> None:
-        record = EventRecord(sequence=len(records) + 1, timestamp=time.time(), event=event)
+        position = len(records) + 1
+        record = EventRecord(
+            event_id=position,
+            stream=stream_of(event),
+            stream_sequence=position,
+            timestamp=time.time(),
+            event=event,
+            idempotency_key=idempotency_key(event, position),
+        )
         append(record)
         if on_event is not None:
             on_event(record)
