@@ -8,11 +8,13 @@ A failed task skips exactly its downstream tasks; unrelated branches go on.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from enum import Enum
 
+from arco_flow.core.events import Event, TaskFailed, TaskSkipped, TaskStarted, TaskSucceeded
 from arco_flow.core.plan import Plan, Task
 
-__all__ = ["RunState", "TaskStatus"]
+__all__ = ["RunState", "TaskStatus", "lost_task_ids", "restore_run_state"]
 
 
 class TaskStatus(Enum):
@@ -55,13 +57,27 @@ class RunState:
 
     def pop_ready(self) -> Task | None:
         """The next task whose upstream tasks all succeeded, in plan order; None if none."""
-        if not self._ready:
-            return None
-        return self.plan.tasks[heapq.heappop(self._ready)]
+        while self._ready:
+            task = self.plan.tasks[heapq.heappop(self._ready)]
+            if self.status[task.task_id] is TaskStatus.PENDING:
+                return task
+        return None
+
+    def fail_without_skipping(self, task_id: str) -> None:
+        """Records a final failure whose skipped downstream is recorded separately."""
+        self._finish(task_id, TaskStatus.FAILED)
+
+    def mark_skipped(self, task_id: str) -> None:
+        """Records one skip, as replayed from the log."""
+        self._finish(task_id, TaskStatus.SKIPPED)
 
     def has_ready(self) -> bool:
         """Whether a task is ready to dispatch."""
-        return bool(self._ready)
+        ready = self._ready
+        tasks, status = self.plan.tasks, self.status
+        while ready and status[tasks[ready[0]].task_id] is not TaskStatus.PENDING:
+            heapq.heappop(ready)
+        return bool(ready)
 
     def start(self, task_id: str) -> int:
         """Marks the task running and returns its attempt number (1 for the first)."""
@@ -83,6 +99,8 @@ class RunState:
 
     def retry_now(self, task_id: str) -> None:
         """Makes a task waiting for its retry ready again."""
+        if self.status[task_id] is not TaskStatus.WAITING_RETRY:
+            return
         self.status[task_id] = TaskStatus.PENDING
         heapq.heappush(self._ready, self._order[task_id])
 
@@ -131,3 +149,34 @@ class RunState:
         """The direct upstream tasks of `task_id` that did not succeed."""
         task = self.plan.task(task_id)
         return tuple(d for d in task.deps if self.status[d] is not TaskStatus.SUCCEEDED)
+
+
+def restore_run_state(plan: Plan, events: Iterable[Event]) -> RunState:
+    """Replays a run's recorded events onto a fresh state for `plan`.
+
+    Tasks with a start but no outcome are left RUNNING: the caller decides what became of
+    them (after a coordinator crash they are lost, see `lost_task_ids`).
+    """
+    state = RunState(plan)
+    for event in events:
+        task_id = getattr(event, "task_id", None)
+        if task_id is None or task_id not in state.status:
+            continue
+        if isinstance(event, TaskStarted):
+            state.attempts[task_id] = max(state.attempts[task_id], event.attempt)
+            state.status[task_id] = TaskStatus.RUNNING  # pop_ready skips it from now on
+        elif isinstance(event, TaskSucceeded):
+            state.succeed(task_id)
+        elif isinstance(event, TaskFailed):
+            if event.retry_in_s is None:
+                state.fail_without_skipping(task_id)
+            else:
+                state.wait_for_retry(task_id)
+        elif isinstance(event, TaskSkipped):
+            state.mark_skipped(task_id)
+    return state
+
+
+def lost_task_ids(state: RunState) -> list[str]:
+    """Tasks that started and never reported an outcome, in plan order."""
+    return state.ids_with(TaskStatus.RUNNING)

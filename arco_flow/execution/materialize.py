@@ -21,13 +21,12 @@ from arco_flow.core.events import (
     Event,
     EventRecord,
     TaskFailed,
-    idempotency_key,
-    stream_of,
 )
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
 from arco_flow.core.plan import Plan, PlanPartition, build_plan
 from arco_flow.execution.coordinator import RunCoordinator, RunOutcome
 from arco_flow.execution.dispatcher import InProcessDispatcher
+from arco_flow.execution.recorder import ListSink, RunRecorder
 from arco_flow.sdk.asset_spec import AssetSpec
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
@@ -42,14 +41,14 @@ __all__ = [
     "AssetMaterialization",
     "ExecuteInProcessResult",
     "MaterializationEvent",
-    "RunRecorder",
+    "InstanceLike",
     "execute_job_in_process",
     "materialize",
     "materialize_to_memory",
 ]
 
 
-class RunRecorder(Protocol):
+class InstanceLike(Protocol):
     """Where an in-process run's events are kept beyond its result (an instance)."""
 
     def record_events(self, records: Sequence[EventRecord]) -> None:
@@ -225,7 +224,7 @@ class ExecuteInProcessResult:
 def materialize(
     assets: Iterable[AssetsDefinition | AssetSpec],
     run_config: Any = None,
-    instance: RunRecorder | None = None,
+    instance: InstanceLike | None = None,
     resources: Mapping[str, Any] | None = None,
     partition_key: str | None = None,
     raise_on_error: bool = True,
@@ -277,7 +276,7 @@ def materialize(
 def materialize_to_memory(
     assets: Iterable[AssetsDefinition | AssetSpec],
     run_config: Any = None,
-    instance: RunRecorder | None = None,
+    instance: InstanceLike | None = None,
     resources: Mapping[str, Any] | None = None,
     partition_key: str | None = None,
     raise_on_error: bool = True,
@@ -321,7 +320,7 @@ def execute_job_in_process(
     job: JobDefinition,
     *,
     run_config: Any = None,
-    instance: RunRecorder | None = None,
+    instance: InstanceLike | None = None,
     resources: Mapping[str, Any] | None = None,
     raise_on_error: bool = True,
     tags: Mapping[str, str] | None = None,
@@ -374,23 +373,8 @@ def execute_job_in_process(
     if on_planned is not None:
         on_planned(plan)
     run_id = run_id or str(uuid.uuid4())
-    records: list[EventRecord] = []
-    append = records.append
-
-    def emit(event: Event) -> None:
-        position = len(records) + 1
-        record = EventRecord(
-            event_id=position,
-            stream=stream_of(event),
-            stream_sequence=position,
-            timestamp=time.time(),
-            event=event,
-            idempotency_key=idempotency_key(event, position),
-        )
-        append(record)
-        if on_event is not None:
-            on_event(record)
-
+    sink = ListSink(time.time)
+    recorder = RunRecorder(sink, on_record=on_event)
     capture: OutputCapture = {}
     planned = [by_node[task.node] for task in plan.tasks]
     required = _required_resource_keys(definitions, planned)
@@ -402,8 +386,8 @@ def execute_job_in_process(
         coordinator = RunCoordinator(
             run_id=run_id,
             plan=plan,
-            dispatcher=InProcessDispatcher(session, emit),
-            emit=emit,
+            dispatcher=InProcessDispatcher(session, recorder.record),
+            recorder=recorder,
             retry_policies={
                 node: definition.retry_policy or job.op_retry_policy
                 for node, definition in by_node.items()
@@ -413,6 +397,7 @@ def execute_job_in_process(
             tags=run_tags,
         )
         outcome = coordinator.run()
+    records = sink.records
     if instance is not None:
         instance.record_events(records)
     result = ExecuteInProcessResult(

@@ -56,3 +56,40 @@ def test_a_retry_makes_the_task_ready_again_with_the_next_attempt():
     assert state.start("a") == 2
     state.succeed("a")
     assert drain(state) == ["b"]
+
+
+def test_restored_state_finds_lost_tasks_and_keeps_finished_ones():
+    from arco_flow.core.errors import ArcoError
+    from arco_flow.core.events import ErrorInfo, TaskFailed, TaskSkipped, TaskStarted, TaskSucceeded
+    from arco_flow.core.run_state import lost_task_ids, restore_run_state
+
+    plan = make_state().plan
+    error = ErrorInfo.from_exception(ArcoError("boom"))
+    events = [
+        TaskStarted(run_id="r", task_id="a", attempt=1),
+        TaskStarted(run_id="r", task_id="x", attempt=1),
+        TaskSucceeded(run_id="r", task_id="a", attempt=1),
+        TaskFailed(run_id="r", task_id="x", attempt=1, error=error, retry_in_s=5.0),
+        TaskStarted(run_id="r", task_id="b", attempt=1),
+    ]
+    state = restore_run_state(plan, events)
+    assert lost_task_ids(state) == ["b"]
+    assert state.status["a"] is TaskStatus.SUCCEEDED
+    assert state.status["x"] is TaskStatus.WAITING_RETRY
+    assert state.attempts["b"] == 1
+    assert drain(state) == []  # b is running, c waits for b, y waits for x
+    state.retry_now("x")
+    assert drain(state) == ["x"]
+
+    final = restore_run_state(
+        plan,
+        [
+            TaskStarted(run_id="r", task_id="a", attempt=1),
+            TaskFailed(run_id="r", task_id="a", attempt=1, error=error),
+            TaskSkipped(run_id="r", task_id="b", reason="upstream failed"),
+            TaskSkipped(run_id="r", task_id="c", reason="upstream failed"),
+        ],
+    )
+    assert final.ids_with(TaskStatus.FAILED) == ["a"]
+    assert final.ids_with(TaskStatus.SKIPPED) == ["b", "c"]
+    assert drain(final) == ["x"]

@@ -1,0 +1,130 @@
+"""The run recorder: turns a run's events into appends to an event sink.
+
+It gives each event its idempotency key, batches events into one append per step of the
+coordinator, and holds an attempt's materializations back until the attempt's outcome is
+recorded, so that both land in one transaction: after a crash, an attempt is either
+recorded whole (its outputs count) or not at all (it runs again), never half.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from arco_flow.core.events import (
+    AssetMaterialized,
+    AssetObserved,
+    Event,
+    EventRecord,
+    LogRecorded,
+    NewEvent,
+    RunCancelRequested,
+    RunResumed,
+    TaskFailed,
+    TaskSucceeded,
+    idempotency_key,
+)
+
+__all__ = ["EventSink", "ListSink", "RunRecorder"]
+
+
+class EventSink(Protocol):
+    """Where recorded events go: an event store, or a list for ephemeral runs."""
+
+    def append(self, events: Sequence[NewEvent]) -> list[EventRecord]:
+        """Appends `events` in one transaction and returns their records."""
+
+
+class ListSink:
+    """Keeps events in a list; the sink of a run without a store."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.records: list[EventRecord] = []
+        self._clock = clock
+        self._keys: dict[str, EventRecord] = {}
+
+    def append(self, events: Sequence[NewEvent]) -> list[EventRecord]:
+        """Appends in order; a repeated idempotency key returns the first record."""
+        out: list[EventRecord] = []
+        for new in events:
+            known = self._keys.get(new.idempotency_key)
+            if known is None:
+                position = len(self.records) + 1
+                known = EventRecord(
+                    event_id=position,
+                    stream=f"run:{new.event.run_id}",
+                    stream_sequence=position,
+                    timestamp=self._clock(),
+                    event=new.event,
+                    idempotency_key=new.idempotency_key,
+                    actor=new.actor,
+                    trace_context=new.trace_context,
+                )
+                self.records.append(known)
+                self._keys[new.idempotency_key] = known
+            out.append(known)
+        return out
+
+
+_HELD = (AssetMaterialized, AssetObserved)
+_COUNTED = (AssetMaterialized, AssetObserved, LogRecorded, RunResumed, RunCancelRequested)
+
+
+class RunRecorder:
+    """Buffers the events of one run and appends them to a sink in batches.
+
+    Args:
+        sink: where events go.
+        on_record: sees every record once appended (progress displays).
+        actor: who the events are attributed to.
+    """
+
+    def __init__(
+        self,
+        sink: EventSink,
+        *,
+        on_record: Callable[[EventRecord], None] | None = None,
+        actor: str = "engine",
+    ) -> None:
+        self._sink = sink
+        self._on_record = on_record
+        self._actor = actor
+        self._pending: list[NewEvent] = []
+        self._held: dict[tuple[str, int], list[NewEvent]] = {}
+        self._attempt_of: dict[str, int] = {}
+        self._ordinals: dict[tuple[str, str, str], int] = {}
+
+    def record(self, event: Event) -> None:
+        """Queues `event`; materializations wait for their attempt's outcome."""
+        new = NewEvent(event=event, idempotency_key=self._key(event), actor=self._actor)
+        task_id = getattr(event, "task_id", None)
+        if isinstance(event, _HELD):
+            attempt = self._attempt_of.get(event.task_id, 0)
+            self._held.setdefault((event.task_id, attempt), []).append(new)
+            return
+        if isinstance(event, TaskSucceeded | TaskFailed):
+            self._pending.extend(self._held.pop((event.task_id, event.attempt), ()))
+        elif task_id is not None and hasattr(event, "attempt"):
+            self._attempt_of[task_id] = event.attempt
+        self._pending.append(new)
+
+    def flush(self) -> None:
+        """Appends everything queued (except held materializations) in one batch."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        records = self._sink.append(batch)
+        if self._on_record is not None:
+            for record in records:
+                self._on_record(record)
+
+    def _key(self, event: Event) -> str:
+        if not isinstance(event, _COUNTED):
+            return idempotency_key(event)
+        # Repeatable events are numbered within their attempt (or run), so that a replay
+        # of the same attempt yields the same keys and is de-duplicated by the store.
+        task_id = getattr(event, "task_id", None) or ""
+        scope = (task_id, str(self._attempt_of.get(task_id, 0)), event.EVENT_TYPE)
+        ordinal = self._ordinals.get(scope, 0)
+        self._ordinals[scope] = ordinal + 1
+        return idempotency_key(event, ordinal) + f"@{scope[1]}"
