@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q arco_flow
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,6 +27,7 @@ test: check
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m compileall -q arco_flow
 	$(BIN)/python benchmarks/run_all.py --out bench-results/arco --reps 3
 
 clean:

@@ -7,6 +7,7 @@ The public SDK, with Dagster's names: Dagster asset code ports by changing its i
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import (
@@ -28,47 +29,11 @@ from arco_flow.core.retry import Backoff, Jitter, RetryPolicy
 from arco_flow.core.selection import AssetSelection
 from arco_flow.sdk.asset_spec import AssetDep, AssetIn, AssetOut, AssetSpec
 from arco_flow.sdk.assets import AssetsDefinition
-from arco_flow.sdk.config import (
-    Array,
-    Bool,
-    Config,
-    EnvVar,
-    Field,
-    Float,
-    Int,
-    Noneable,
-    Permissive,
-    PermissiveConfig,
-    RunConfig,
-    Shape,
-    String,
-)
 from arco_flow.sdk.context import AssetExecutionContext, OpExecutionContext, build_asset_context
 from arco_flow.sdk.decorators import asset, multi_asset
 from arco_flow.sdk.definitions import Definitions
-from arco_flow.sdk.io_managers import (
-    ConfigurableIOManager,
-    FilesystemIOManager,
-    InMemoryIOManager,
-    InputContext,
-    IOManager,
-    OutputContext,
-)
+from arco_flow.sdk.io_managers import InMemoryIOManager, InputContext, IOManager, OutputContext
 from arco_flow.sdk.jobs import JobDefinition, define_asset_job
-from arco_flow.sdk.metadata import (
-    MetadataValue,
-    TableColumn,
-    TableColumnConstraints,
-    TableConstraints,
-    TableRecord,
-    TableSchema,
-)
-from arco_flow.sdk.resources import (
-    ConfigurableResource,
-    InitResourceContext,
-    ResourceParam,
-    resource,
-)
 from arco_flow.sdk.results import DataVersion, Failure, MaterializeResult, Output, RetryRequested
 
 if TYPE_CHECKING:
@@ -76,6 +41,36 @@ if TYPE_CHECKING:
         ExecuteInProcessResult,
         materialize,
         materialize_to_memory,
+    )
+    from arco_flow.sdk.config import (
+        Array,
+        Bool,
+        Config,
+        EnvVar,
+        Field,
+        Float,
+        Int,
+        Noneable,
+        Permissive,
+        PermissiveConfig,
+        RunConfig,
+        Shape,
+        String,
+    )
+    from arco_flow.sdk.fs_io_manager import ConfigurableIOManager, FilesystemIOManager
+    from arco_flow.sdk.metadata import (
+        MetadataValue,
+        TableColumn,
+        TableColumnConstraints,
+        TableConstraints,
+        TableRecord,
+        TableSchema,
+    )
+    from arco_flow.sdk.resources import (
+        ConfigurableResource,
+        InitResourceContext,
+        ResourceParam,
+        resource,
     )
 
 __version__ = "0.1.0"
@@ -153,16 +148,61 @@ __all__ = [
     "resource",
 ]
 
-# Names served by the execution layer, loaded on first access (PEP 562) so that
-# `import arco_flow` stays within layers 0-1.
-_ENGINE_NAMES = frozenset({"ExecuteInProcessResult", "materialize", "materialize_to_memory"})
+# Names loaded on first access (PEP 562): the execution layer (so that `import arco_flow`
+# stays within layers 0-1) and the pydantic-based config, resources and metadata modules
+# (so that it stays fast).
+_LAZY_NAMES: dict[str, str] = {
+    **dict.fromkeys(
+        ("ExecuteInProcessResult", "materialize", "materialize_to_memory"),
+        "arco_flow.execution.materialize",
+    ),
+    **dict.fromkeys(
+        (
+            "Array",
+            "Bool",
+            "Config",
+            "EnvVar",
+            "Field",
+            "Float",
+            "Int",
+            "Noneable",
+            "Permissive",
+            "PermissiveConfig",
+            "RunConfig",
+            "Shape",
+            "String",
+        ),
+        "arco_flow.sdk.config",
+    ),
+    **dict.fromkeys(
+        ("ConfigurableResource", "InitResourceContext", "ResourceParam", "resource"),
+        "arco_flow.sdk.resources",
+    ),
+    **dict.fromkeys(
+        ("ConfigurableIOManager", "FilesystemIOManager"), "arco_flow.sdk.fs_io_manager"
+    ),
+    **dict.fromkeys(
+        (
+            "MetadataValue",
+            "TableColumn",
+            "TableColumnConstraints",
+            "TableConstraints",
+            "TableRecord",
+            "TableSchema",
+        ),
+        "arco_flow.sdk.metadata",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _ENGINE_NAMES:
-        from arco_flow.execution import materialize as engine
+    module_name = _LAZY_NAMES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'arco_flow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
 
-        value = getattr(engine, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'arco_flow' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_NAMES))

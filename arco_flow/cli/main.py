@@ -20,7 +20,7 @@ from arco_flow.core.errors import ArcoError, DefinitionsValidationError, Selecti
 from arco_flow.core.plan import Plan, build_plan, plan_to_data
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
-from arco_flow.sdk.io_managers import FilesystemIOManager
+from arco_flow.sdk.fs_io_manager import FilesystemIOManager
 from arco_flow.worker.code_location import load_definitions
 
 __all__ = ["main"]

@@ -15,7 +15,10 @@ Subclasses are grouped by who must act on them::
     ├── MetadataCodecError     metadata has no stored data form, or stored data is not metadata
     ├── ExecutionError         a run could not be carried out by the engine
     │   └── UserCodeError      user code raised; the original exception is `__cause__`
-    └── NotFoundError          a run, asset or other named thing does not exist
+    ├── NotFoundError          a run, asset or other named thing does not exist
+    └── StoreError             the event store cannot be opened or written (a schema newer
+                               than this version, a file that is not a store, a lock held
+                               too long)
 
 Each message names the thing, says what is wrong and what to do.
 """
@@ -38,6 +41,7 @@ __all__ = [
     "PlanError",
     "ResourceError",
     "SelectionError",
+    "StoreError",
     "UserCodeError",
     "did_you_mean",
 ]
@@ -139,6 +143,12 @@ class NotFoundError(ArcoError, LookupError):
     """A named thing (run, asset, job, resource) does not exist."""
 
     code = "ARCO800"
+
+
+class StoreError(ArcoError):
+    """The event store cannot be opened, migrated or written."""
+
+    code = "ARCO900"
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

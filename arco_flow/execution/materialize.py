@@ -31,7 +31,8 @@ from arco_flow.sdk.asset_spec import AssetSpec
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
-from arco_flow.sdk.io_managers import FilesystemIOManager, InMemoryIOManager, IOManager
+from arco_flow.sdk.fs_io_manager import FilesystemIOManager
+from arco_flow.sdk.io_managers import InMemoryIOManager, IOManager
 from arco_flow.sdk.jobs import JobDefinition
 from arco_flow.sdk.metadata import MetadataValue, metadata_from_data
 from arco_flow.sdk.resources import ResourceScope

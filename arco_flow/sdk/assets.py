@@ -17,7 +17,6 @@ from arco_flow.core.keys import AssetKey
 from arco_flow.core.manifest import DEFAULT_GROUP, ManifestAsset
 from arco_flow.core.retry import RetryPolicy
 from arco_flow.sdk.asset_spec import EMPTY_MAPPING, AssetSpec
-from arco_flow.sdk.metadata import metadata_to_data, normalize_metadata
 
 __all__ = ["AssetsDefinition", "InputBinding", "NodeHandle", "OutputBinding"]
 
@@ -223,7 +222,7 @@ class AssetsDefinition:
         executable = self.compute_fn is not None
         result = []
         for spec in self.specs:
-            metadata = metadata_to_data(normalize_metadata(spec.metadata)) if spec.metadata else {}
+            metadata = _encoded_metadata(spec.metadata) if spec.metadata else EMPTY_MAPPING
             result.append(
                 ManifestAsset(
                     key=spec.key,
@@ -243,3 +242,10 @@ class AssetsDefinition:
                 )
             )
         return result
+
+
+def _encoded_metadata(raw: Mapping[str, Any]) -> dict[str, Any]:
+    # The metadata codec loads only when there is metadata to encode: most assets have none.
+    from arco_flow.sdk.metadata import metadata_to_data, normalize_metadata
+
+    return metadata_to_data(normalize_metadata(raw))

@@ -12,7 +12,7 @@ from typing import Any
 
 from arco_flow.core.errors import DefinitionError
 from arco_flow.core.keys import AssetKey
-from arco_flow.sdk.resources import Resources
+from arco_flow.sdk.resource_map import Resources
 
 __all__ = [
     "AssetExecutionContext",

@@ -7,6 +7,7 @@ assets must take milliseconds.
 
 from __future__ import annotations
 
+import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, overload
@@ -29,9 +30,7 @@ from arco_flow.sdk.assets import (
     InputBinding,
     OutputBinding,
 )
-from arco_flow.sdk.config import Config
 from arco_flow.sdk.context import AssetExecutionContext
-from arco_flow.sdk.resources import ConfigurableResource
 from arco_flow.sdk.results import MaterializeResult
 
 __all__ = ["asset", "multi_asset"]
@@ -50,8 +49,18 @@ def _annotations(fn: Callable[..., Any]) -> dict[str, Any]:
         return raw
 
 
-def _is_subclass(annotation: Any, base: type[Any]) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, base)
+def _is_subclass(annotation: Any, base: type[Any] | None) -> bool:
+    return base is not None and isinstance(annotation, type) and issubclass(annotation, base)
+
+
+def _loaded_class(module: str, name: str) -> type[Any] | None:
+    """A class of a module only if that module is loaded.
+
+    `Config` and `ConfigurableResource` are pydantic models, loaded on first use to keep
+    `import arco_flow` light; a body annotated with a subclass of one implies it is loaded.
+    """
+    loaded = sys.modules.get(module)
+    return getattr(loaded, name, None) if loaded is not None else None
 
 
 def _analyze_body(fn: Callable[..., Any], where: str) -> BodySignature:
@@ -62,6 +71,8 @@ def _analyze_body(fn: Callable[..., Any], where: str) -> BodySignature:
         )
     names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
     annotations = _annotations(fn) if fn.__annotations__ else {}
+    config_class = _loaded_class("arco_flow.sdk.config", "Config")
+    resource_class = _loaded_class("arco_flow.sdk.resources", "ConfigurableResource")
     context_param: str | None = None
     config_param: str | None = None
     config_type: type[Any] | None = None
@@ -73,10 +84,10 @@ def _analyze_body(fn: Callable[..., Any], where: str) -> BodySignature:
             name in _CONTEXT_NAMES or _is_subclass(annotation, AssetExecutionContext)
         ):
             context_param = name
-        elif _is_subclass(annotation, ConfigurableResource) or _is_resource_param(annotation):
+        elif _is_subclass(annotation, resource_class) or _is_resource_param(annotation):
             # before the Config test: a ConfigurableResource is a Config too
             resources[name] = name
-        elif _is_subclass(annotation, Config):
+        elif _is_subclass(annotation, config_class):
             if config_param is not None:
                 raise DefinitionError(f"{where}: only one parameter may be a Config")
             config_param, config_type = name, annotation

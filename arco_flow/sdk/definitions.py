@@ -27,7 +27,6 @@ from arco_flow.core.selection import AssetSelection
 from arco_flow.sdk.asset_spec import AssetSpec, coerce_dep_keys
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from arco_flow.sdk.jobs import IMPLICIT_JOB_NAME, JobDefinition, UnresolvedAssetJobDefinition
-from arco_flow.sdk.resources import resource_config_to_data
 
 __all__ = ["Definitions"]
 
@@ -300,6 +299,10 @@ class Definitions:
             )
             for job in sorted(self.jobs, key=lambda job: job.name)
         )
+        # Resource configuration is described by the pydantic-based resources module,
+        # loaded here rather than with the SDK so that `import arco_flow` stays light.
+        from arco_flow.sdk.resources import resource_config_to_data
+
         return Manifest(
             assets=graph.assets,
             jobs=jobs,

@@ -8,22 +8,16 @@ I/O until the worker calls a method.
 
 from __future__ import annotations
 
-import os
-import pickle
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from arco_flow.core.errors import ArcoError
 from arco_flow.core.keys import AssetKey
 from arco_flow.sdk.context import ContextLogger
-from arco_flow.sdk.resources import ConfigurableResource, Resources
+from arco_flow.sdk.resource_map import Resources
 
 __all__ = [
-    "ConfigurableIOManager",
-    "FilesystemIOManager",
     "IOManager",
     "InMemoryIOManager",
     "InputContext",
@@ -35,7 +29,7 @@ __all__ = [
 class StoredValueNotFoundError(ArcoError, LookupError):
     """An input's upstream value was never stored by its IO manager."""
 
-    code = "ARCO900"
+    code = "ARCO710"
 
 
 class OutputContext:
@@ -164,56 +158,6 @@ class IOManager(ABC):
     @abstractmethod
     def load_input(self, context: InputContext) -> Any:
         """Loads the value of `context.asset_key` (the upstream asset)."""
-
-
-class ConfigurableIOManager(ConfigurableResource, IOManager):
-    """An IO manager configured by fields, like a `ConfigurableResource`."""
-
-
-class FilesystemIOManager(ConfigurableIOManager):
-    """Pickles each value to ``<base_dir>/<key parts>[/<partition>]``.
-
-    Writes go to a temporary file in the same folder and are renamed into place, so a
-    reader never sees half a value, even after a crash.
-    """
-
-    base_dir: str | None = None
-
-    def _path(self, identifier: list[str]) -> Path:
-        if self.base_dir is None:
-            raise ArcoError(
-                "FilesystemIOManager has no base_dir; pass base_dir=, or run through "
-                "materialize(), which sets one under ARCO_HOME"
-            )
-        return Path(self.base_dir, *identifier)
-
-    def handle_output(self, context: OutputContext, obj: Any) -> None:
-        """Pickles `obj` atomically."""
-        path = self._path(context.get_asset_identifier())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                pickle.dump(obj, stream, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        context.add_output_metadata({"path": str(path)})
-
-    def load_input(self, context: InputContext) -> Any:
-        """Unpickles the upstream value."""
-        path = self._path(context.get_asset_identifier())
-        try:
-            with path.open("rb") as stream:
-                return pickle.load(stream)  # noqa: S301  # our own files, written by handle_output
-        except FileNotFoundError:
-            raise StoredValueNotFoundError(
-                f"input {context.name!r} needs the value of asset "
-                f"{context.asset_key.to_user_string()!r}, which has not been stored at "
-                f"{path}: materialize {context.asset_key.to_user_string()!r} first, or "
-                "select it in this run"
-            ) from None
 
 
 class InMemoryIOManager(IOManager):
