@@ -299,14 +299,10 @@ class Definitions:
             )
             for job in sorted(self.jobs, key=lambda job: job.name)
         )
-        # Resource configuration is described by the pydantic-based resources module,
-        # loaded here rather than with the SDK so that `import arco_flow` stays light.
-        from arco_flow.sdk.resources import resource_config_to_data
-
         return Manifest(
             assets=graph.assets,
             jobs=jobs,
-            resources=resource_config_to_data(self.resources),
+            resources=_resources_data(self.resources) if self.resources else {},
         )
 
     def get_manifest(self) -> Manifest:
@@ -333,6 +329,14 @@ def resolve_asset_selection(selection: Any, graph: AssetGraph) -> set[AssetKey]:
         f"selection {selection!r} is not a selection: use an AssetSelection, a string such "
         "as 'group:sales', or a list of assets or keys"
     )
+
+
+def _resources_data(resources: Mapping[str, Any]) -> dict[str, Any]:
+    # Resource configuration is described by the pydantic-based resources module, loaded
+    # here rather than with the SDK so that `import arco_flow` stays light.
+    from arco_flow.sdk.resources import resource_config_to_data
+
+    return resource_config_to_data(resources)
 
 
 def _external_asset(spec: AssetSpec) -> ManifestAsset:
