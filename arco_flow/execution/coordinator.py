@@ -175,6 +175,7 @@ class RunCoordinator:
             self._recorder.flush()
         self._finish(outcome, canceling)
         self._recorder.flush()
+        self._dispatcher.end_run(self.run_id)
         return outcome
 
     # -- start, resume, cancel and finish ----------------------------------------------
@@ -222,9 +223,7 @@ class RunCoordinator:
             self._on_outcome(lost, outcome, canceling=False)
 
     def _begin_cancel(self) -> None:
-        cancel = getattr(self._dispatcher, "cancel", None)
-        if cancel is not None:
-            cancel(self.run_id)
+        self._dispatcher.cancel(self.run_id)
 
     def _finish(self, outcome: RunOutcome, canceling: bool) -> None:
         state = self.state

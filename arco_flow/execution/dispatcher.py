@@ -30,6 +30,12 @@ class Dispatcher(Protocol):
     def capacity(self) -> int:
         """How many attempts may run at once."""
 
+    def cancel(self, run_id: str, *, grace_s: float | None = None) -> None:
+        """Stops the attempts of `run_id`: gracefully, then by force after `grace_s`."""
+
+    def end_run(self, run_id: str) -> None:
+        """The run is over: workers may tear down its resources."""
+
     def close(self) -> None:
         """Stops the workers; attempts still running are abandoned."""
 
@@ -55,6 +61,12 @@ class InProcessDispatcher:
         """The outcomes of the attempts run since the last call."""
         done, self._done = self._done, []
         return done
+
+    def cancel(self, run_id: str, *, grace_s: float | None = None) -> None:
+        """Nothing runs between calls: the coordinator stops dispatching, that is all."""
+
+    def end_run(self, run_id: str) -> None:
+        """The caller owns the run's resources here; nothing to tear down."""
 
     def close(self) -> None:
         """Nothing to stop."""

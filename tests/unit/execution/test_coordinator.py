@@ -67,8 +67,11 @@ class ScriptedDispatcher:
         done, self.done = self.done, []
         return done
 
-    def cancel(self, run_id):
+    def cancel(self, run_id, *, grace_s=None):
         self.canceled.append(run_id)
+
+    def end_run(self, run_id):
+        pass
 
     def close(self):
         pass
