@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -144,6 +145,16 @@ def deploy(module: str | None, file: str | None, attribute: str | None, dry_run:
 @click.option("--select", "select", help="Asset selection; every asset by default.")
 @click.option("--job", "job_name", help="Run this job instead of a selection.")
 @click.option("--config", "config_path", help="Run config file (JSON or YAML).")
+@click.option(
+    "--executor",
+    type=click.Choice(["process_pool", "in_process"]),
+    default="process_pool",
+    show_default=True,
+    help="process_pool: long-lived worker processes; in_process: this process, one by one.",
+)
+@click.option(
+    "--max-concurrent", type=click.IntRange(min=1), help="Tasks at once (default: CPU count)."
+)
 def materialize(
     module: str | None,
     file: str | None,
@@ -151,9 +162,14 @@ def materialize(
     select: str | None,
     job_name: str | None,
     config_path: str | None,
+    executor: str,
+    max_concurrent: int | None,
 ) -> None:
-    """Materialize assets of a code location in this process, with live progress."""
-    from arco_flow.cli.progress import run_with_progress  # loads rich
+    """Materialize assets of a code location, with live progress."""
+    # Loaded here: rich, the engine and the pool are for this command only.
+    from arco_flow.cli.progress import RunProgress
+    from arco_flow.execution.launcher import prepare_run, run_prepared
+    from arco_flow.execution.recorder import ListSink
 
     defs = _load(module, file, attribute)
     if job_name is not None and select is not None:
@@ -161,13 +177,39 @@ def materialize(
     job = (
         defs.resolve_job_def(job_name) if job_name else defs.resolve_implicit_global_asset_job_def()
     )
+    storage = str(_arco_home() / "storage")
     resources: dict[str, Any] = {}
-    if DEFAULT_IO_MANAGER_KEY not in defs.resources:
+    if executor == "in_process" and DEFAULT_IO_MANAGER_KEY not in defs.resources:
         # Values persist between commands, so that a later run of a subset finds its inputs.
-        storage = _arco_home() / "storage"
-        resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=str(storage))
-    succeeded = run_with_progress(job, select, _read_config(config_path) or None, resources)
-    sys.exit(0 if succeeded else 1)
+        resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=storage)
+    prepared = prepare_run(
+        job,
+        run_config=_read_config(config_path) or None,
+        resources=resources,
+        asset_selection=select,
+    )
+    location = _code_location(module, file, attribute)
+    with RunProgress() as progress:
+        progress.start(prepared.plan)
+        outcome = run_prepared(
+            prepared,
+            sink=ListSink(time.time),
+            executor="process_pool" if executor == "process_pool" else "in_process",
+            code_location=location,
+            storage_dir=storage,
+            max_concurrent=max_concurrent,
+            on_record=progress.on_record,
+        )
+        progress.summary(outcome, len(prepared.plan.tasks))
+    sys.exit(0 if outcome.succeeded else 1)
+
+
+def _code_location(module: str | None, file: str | None, attribute: str | None) -> dict[str, str]:
+    """How worker processes find the definitions: the same module or file, absolute."""
+    location = {"module": module} if module else {"file": str(Path(str(file)).resolve())}
+    if attribute:
+        location["attribute"] = attribute
+    return location
 
 
 @cli.group()

@@ -6,9 +6,6 @@ task as it ends, and a summary with each failure's error at the end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -20,39 +17,41 @@ from arco_flow.core.events import (
     TaskSucceeded,
 )
 from arco_flow.core.plan import Plan
-from arco_flow.execution.materialize import execute_job_in_process
-from arco_flow.sdk.jobs import JobDefinition
+from arco_flow.execution.coordinator import RunOutcome
 
-__all__ = ["run_with_progress"]
+__all__ = ["RunProgress"]
 
 
-def run_with_progress(
-    job: JobDefinition,
-    select: str | None,
-    run_config: Any,
-    resources: Mapping[str, Any] | None = None,
-) -> bool:
-    """Runs `job` (restricted to `select`) in process, drawing progress; True on success."""
-    console = Console(stderr=True)
-    materialized = 0
-    failures: list[TaskFailed] = []
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
-    bar = progress.add_task("tasks", total=None)
+class RunProgress:
+    """Draws a run's progress on stderr from its event records."""
 
-    def on_planned(plan: Plan) -> None:
-        # Drawn only once planning succeeded, so a bad selection shows just its error.
-        progress.update(bar, total=len(plan.tasks))
-        progress.start()
+    def __init__(self) -> None:
+        self.console = Console(stderr=True)
+        self.materialized = 0
+        self.failures: list[TaskFailed] = []
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+        )
+        self._bar = self._progress.add_task("tasks", total=None)
 
-    def on_event(record: EventRecord) -> None:
-        nonlocal materialized
-        event = record.event
+    def __enter__(self) -> RunProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def start(self, plan: Plan) -> None:
+        """Shows the bar, once planning succeeded (a bad selection shows just its error)."""
+        self._progress.update(self._bar, total=len(plan.tasks))
+        self._progress.start()
+
+    def on_record(self, record: EventRecord) -> None:
+        """Advances the bar and prints one line per task that ends."""
+        event, progress, bar = record.event, self._progress, self._bar
         if isinstance(event, TaskSucceeded):
             progress.advance(bar)
             wall = f" {event.usage.wall_s * 1000:.0f} ms" if event.usage else ""
@@ -60,7 +59,7 @@ def run_with_progress(
         elif isinstance(event, TaskFailed):
             if event.retry_in_s is None:
                 progress.advance(bar)
-                failures.append(event)
+                self.failures.append(event)
                 first_line = event.error.message.splitlines()[0] if event.error.message else ""
                 progress.console.print(
                     f"[red]✗[/] {event.task_id}: {event.error.class_name}: {first_line}"
@@ -72,30 +71,28 @@ def run_with_progress(
                 )
         elif isinstance(event, TaskSkipped):
             progress.advance(bar)
-            progress.console.print(
-                f"[dim]- {event.task_id} skipped: {', '.join(event.blocked_by)} did not succeed[/]"
+            why = (
+                "run canceled"
+                if event.reason == "run canceled"
+                else (f"{', '.join(event.blocked_by)} did not succeed")
             )
+            progress.console.print(f"[dim]- {event.task_id} skipped: {why}[/]")
         elif isinstance(event, AssetMaterialized):
-            materialized += 1
+            self.materialized += 1
 
-    try:
-        result = execute_job_in_process(
-            job,
-            run_config=run_config,
-            raise_on_error=False,
-            resources=resources,
-            asset_selection=select,
-            on_event=on_event,
-            on_planned=on_planned,
+    def summary(self, outcome: RunOutcome, task_count: int) -> None:
+        """Prints the run's end and the stack of each failure."""
+        self._progress.stop()
+        if outcome.canceled:
+            status = "[yellow]CANCELED[/]"
+        else:
+            status = "[green]SUCCESS[/]" if outcome.succeeded else "[red]FAILURE[/]"
+        self.console.print(
+            f"run {outcome.run_id} {status}: {task_count} tasks, "
+            f"{self.materialized} materializations, {len(outcome.failed_task_ids)} failed, "
+            f"{len(outcome.skipped_task_ids)} skipped"
         )
-    finally:
-        progress.stop()
-    status = "[green]SUCCESS[/]" if result.success else "[red]FAILURE[/]"
-    console.print(
-        f"run {result.run_id} {status}: {len(result.plan.tasks)} tasks, "
-        f"{materialized} materializations, {len(result.failed_task_ids)} failed, "
-        f"{len(result.skipped_task_ids)} skipped"
-    )
-    for failure in failures:
-        console.print(f"\n[red]{failure.task_id}[/] failed:\n{failure.error.stack.rstrip()}")
-    return result.success
+        for failure in self.failures:
+            self.console.print(
+                f"\n[red]{failure.task_id}[/] failed:\n{failure.error.stack.rstrip()}"
+            )

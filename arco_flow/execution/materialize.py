@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from arco_flow.core.errors import ArcoError, DefinitionError, SelectionError
+from arco_flow.core.errors import ArcoError, DefinitionError
 from arco_flow.core.events import (
     AssetMaterialized,
     Event,
@@ -23,20 +23,18 @@ from arco_flow.core.events import (
     TaskFailed,
 )
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
-from arco_flow.core.plan import Plan, PlanPartition, build_plan
-from arco_flow.execution.coordinator import RunCoordinator, RunOutcome
-from arco_flow.execution.dispatcher import InProcessDispatcher
-from arco_flow.execution.recorder import ListSink, RunRecorder
+from arco_flow.core.plan import Plan
+from arco_flow.execution.coordinator import RunOutcome
+from arco_flow.execution.launcher import prepare_run, run_prepared
+from arco_flow.execution.recorder import ListSink
 from arco_flow.sdk.asset_spec import AssetSpec
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
-from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
-from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
+from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.fs_io_manager import FilesystemIOManager
 from arco_flow.sdk.io_managers import InMemoryIOManager, IOManager
 from arco_flow.sdk.jobs import JobDefinition
 from arco_flow.sdk.metadata import MetadataValue, metadata_from_data
-from arco_flow.sdk.resources import ResourceScope
-from arco_flow.worker.executor import OutputCapture, WorkerSession
+from arco_flow.worker.executor import OutputCapture
 
 __all__ = [
     "AssetMaterialization",
@@ -337,77 +335,40 @@ def execute_job_in_process(
     `on_planned` sees the plan before the run starts, and `on_event` every event as it
     is recorded (the CLI draws progress from them).
     """
-    definitions = job.definitions
     overrides = dict(resources or {})
-    if DEFAULT_IO_MANAGER_KEY not in definitions.resources:
+    if DEFAULT_IO_MANAGER_KEY not in job.definitions.resources:
         overrides.setdefault(DEFAULT_IO_MANAGER_KEY, InMemoryIOManager())
-    if overrides:
-        definitions = Definitions(
-            assets=definitions.assets,
-            jobs=definitions.jobs,
-            resources={**definitions.resources, **overrides},
-            asset_checks=definitions.asset_checks,
-        )
-        job = definitions.resolve_job_def(job.name)
-    definitions.validate()
-    graph = definitions.resolve_asset_graph()
-    keys: set[AssetKey] = set(job.asset_keys)
-    if asset_selection is not None:
-        chosen = resolve_asset_selection(asset_selection, graph)
-        outside = sorted(k.to_user_string() for k in chosen - keys)
-        if outside:
-            raise DefinitionError(
-                f"asset_selection names assets outside job {job.name!r}: {', '.join(outside)}"
-            )
-        keys = chosen
-        if not keys:
-            raise SelectionError(
-                f"the selection {asset_selection!r} matches no asset; "
-                "`arco-flow assets list` shows the keys, groups are set with group_name="
-            )
-    config = normalize_run_config(run_config)
-    by_node = definitions.assets_defs_by_node
-    validate_run_config_keys(config, list(by_node), list(definitions.resources))
-    partition = PlanPartition(key=partition_key) if partition_key is not None else None
-    plan = build_plan(definitions.manifest, graph, keys, run_config=config, partition=partition)
-
+    prepared = prepare_run(
+        job,
+        run_config=run_config,
+        resources=overrides,
+        asset_selection=asset_selection,
+        partition_key=partition_key,
+    )
     if on_planned is not None:
-        on_planned(plan)
+        on_planned(prepared.plan)
     run_id = run_id or str(uuid.uuid4())
     sink = ListSink(time.time)
-    recorder = RunRecorder(sink, on_record=on_event)
     capture: OutputCapture = {}
-    planned = [by_node[task.node] for task in plan.tasks]
-    required = _required_resource_keys(definitions, planned)
-    run_tags = {**job.tags, **(tags or {})}
-    with ResourceScope(definitions.resources, config.get("resources", {}), required) as scope:
-        session = WorkerSession(
-            definitions, scope.as_dict(), output_capture=capture, instance=instance
-        )
-        coordinator = RunCoordinator(
-            run_id=run_id,
-            plan=plan,
-            dispatcher=InProcessDispatcher(session, recorder.record),
-            recorder=recorder,
-            retry_policies={
-                node: definition.retry_policy or job.op_retry_policy
-                for node, definition in by_node.items()
-            },
-            job_name=job.name,
-            run_config=config,
-            tags=run_tags,
-        )
-        outcome = coordinator.run()
+    outcome = run_prepared(
+        prepared,
+        sink=sink,
+        run_id=run_id,
+        tags=tags,
+        on_record=on_event,
+        output_capture=capture,
+        instance=instance,
+    )
     records = sink.records
     if instance is not None:
         instance.record_events(records)
     result = ExecuteInProcessResult(
         run_id=run_id,
         job_name=job.name,
-        plan=plan,
+        plan=prepared.plan,
         outcome=outcome,
         records=records,
-        definitions=definitions,
+        definitions=prepared.definitions,
         output_capture=capture,
     )
     if raise_on_error and outcome.first_failure is not None:
@@ -416,23 +377,3 @@ def execute_job_in_process(
             raise error
         raise ArcoError(f"run {run_id} failed: {outcome.first_failure.error}")
     return result
-
-
-def _required_resource_keys(
-    definitions: Definitions, planned: Iterable[AssetsDefinition]
-) -> set[str]:
-    required: set[str] = set()
-    output_managers = {
-        output.key: output.io_manager_key
-        for definition in definitions.assets_defs_by_node.values()
-        for output in definition.outputs
-    }
-    for definition in planned:
-        required.update(definition.required_resource_keys)
-        required.update(output.io_manager_key for output in definition.outputs)
-        for binding in definition.inputs:
-            required.add(
-                binding.input_manager_key
-                or output_managers.get(binding.key, DEFAULT_IO_MANAGER_KEY)
-            )
-    return required

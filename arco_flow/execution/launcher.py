@@ -1,0 +1,251 @@
+"""Launching runs: plan a job's selection, then carry the plan out with a dispatcher.
+
+The composition root shared by `materialize`, `execute_in_process`, the CLI and
+re-execution. `prepare_run` validates and plans (no side effects); `run_prepared` starts
+the right dispatcher (in this process, or a pool of worker processes), drives a
+`RunCoordinator`, and records every event into the given sink.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from arco_flow.core.errors import ConfigError, SelectionError
+from arco_flow.core.events import EventRecord
+from arco_flow.core.keys import AssetKey
+from arco_flow.core.plan import Plan, PlanPartition, build_plan
+from arco_flow.core.run_state import RunState
+from arco_flow.execution.coordinator import RunCoordinator, RunOutcome
+from arco_flow.execution.dispatcher import Dispatcher, InProcessDispatcher
+from arco_flow.execution.recorder import EventSink, RunRecorder
+from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
+from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
+from arco_flow.sdk.jobs import JobDefinition
+from arco_flow.sdk.resources import ResourceScope
+from arco_flow.worker.executor import OutputCapture, WorkerSession
+
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "PreparedRun",
+    "coordinator_info",
+    "prepare_run",
+    "required_resource_keys",
+    "run_prepared",
+]
+
+Executor = Literal["in_process", "process_pool"]
+EXECUTORS: tuple[Executor, ...] = ("in_process", "process_pool")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedRun:
+    """A validated, planned run, ready to be carried out."""
+
+    definitions: Definitions
+    job: JobDefinition
+    plan: Plan
+    run_config: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_run(
+    job: JobDefinition,
+    *,
+    run_config: Any = None,
+    resources: Mapping[str, Any] | None = None,
+    asset_selection: Any = None,
+    partition_key: str | None = None,
+) -> PreparedRun:
+    """Validates the definitions and the run config, and plans the selection.
+
+    Args:
+        job: the job to run; its definitions are validated whole.
+        run_config: config of the run: a dict or a `RunConfig`.
+        resources: resources that replace the definitions' ones of the same key.
+        asset_selection: a subset of the job's assets.
+        partition_key: the partition every task runs for.
+
+    Raises:
+        DefinitionsValidationError: the definitions have problems (all are listed).
+        SelectionError: the selection matches no asset, or assets outside the job.
+        ConfigError: the run config names an unknown node or resource, or is invalid.
+    """
+    definitions = job.definitions
+    if resources:
+        definitions = Definitions(
+            assets=definitions.assets,
+            jobs=definitions.jobs,
+            resources={**definitions.resources, **resources},
+            asset_checks=definitions.asset_checks,
+        )
+        job = definitions.resolve_job_def(job.name)
+    definitions.validate()
+    graph = definitions.resolve_asset_graph()
+    keys: set[AssetKey] = set(job.asset_keys)
+    if asset_selection is not None:
+        chosen = resolve_asset_selection(asset_selection, graph)
+        outside = sorted(k.to_user_string() for k in chosen - keys)
+        if outside:
+            raise SelectionError(
+                f"asset_selection names assets outside job {job.name!r}: {', '.join(outside)}"
+            )
+        keys = chosen
+    if not keys:
+        raise SelectionError(
+            f"the selection {asset_selection!r} matches no asset; "
+            "`arco-flow assets list` shows the keys, groups are set with group_name="
+        )
+    config = normalize_run_config(run_config)
+    validate_run_config_keys(
+        config, list(definitions.assets_defs_by_node), list(definitions.resources)
+    )
+    partition = PlanPartition(key=partition_key) if partition_key is not None else None
+    plan = build_plan(definitions.manifest, graph, keys, run_config=config, partition=partition)
+    return PreparedRun(definitions=definitions, job=job, plan=plan, run_config=config)
+
+
+def run_prepared(
+    prepared: PreparedRun,
+    *,
+    sink: EventSink,
+    executor: Executor = "in_process",
+    code_location: Mapping[str, str] | None = None,
+    storage_dir: str | None = None,
+    max_concurrent: int | None = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    on_record: Callable[[EventRecord], None] | None = None,
+    output_capture: OutputCapture | None = None,
+    instance: Any = None,
+    cancel_requested: Callable[[], bool] | None = None,
+    restored: RunState | None = None,
+) -> RunOutcome:
+    """Carries out a prepared run and records it into `sink`.
+
+    Args:
+        prepared: what `prepare_run` returned.
+        sink: where the run's events are appended (an event store, or a list).
+        executor: ``in_process`` (this process, one task at a time) or ``process_pool``
+            (long-lived worker processes, `max_concurrent` at once).
+        code_location: how worker processes load the definitions (``{"module": ...}`` or
+            ``{"file": ...}``); required for ``process_pool``.
+        storage_dir: where worker processes store values when no IO manager is bound.
+        max_concurrent: tasks running at once; the CPU count by default for a pool.
+        run_id: the run's id; a new one by default.
+        parent_run_id: the run this one re-executes.
+        tags: tags of the run, added to the job's.
+        on_record: sees every event record as it is appended.
+        output_capture: keeps returned values, for in-process results.
+        instance: handed to asset contexts as ``context.instance``.
+        cancel_requested: polled while the run goes; True cancels it.
+        restored: the state of a run being resumed (the plan must be the run's).
+
+    Returns:
+        How the run ended.
+    """
+    definitions, job, plan = prepared.definitions, prepared.job, prepared.plan
+    run_id = run_id or str(uuid.uuid4())
+    recorder = RunRecorder(sink, on_record=on_record)
+    by_node = definitions.assets_defs_by_node
+    run_tags = {**job.tags, **(tags or {})}
+    common: dict[str, Any] = {
+        "run_id": run_id,
+        "plan": plan,
+        "recorder": recorder,
+        "retry_policies": {
+            node: definition.retry_policy or job.op_retry_policy
+            for node, definition in by_node.items()
+        },
+        "timeouts": {node: definition.timeout_s for node, definition in by_node.items()},
+        "job_name": job.name,
+        "run_config": prepared.run_config,
+        "tags": run_tags,
+        "max_concurrent": max_concurrent,
+        "parent_run_id": parent_run_id,
+        "code_location": dict(code_location or {}),
+        "executor": executor,
+        "coordinator_info": coordinator_info(),
+        "restored": restored,
+        "cancel_requested": cancel_requested,
+    }
+    if executor == "process_pool":
+        if not code_location:
+            raise ConfigError(
+                "the process_pool executor loads the definitions in worker processes, so it "
+                "needs a code location (-m MODULE or -f FILE); use in_process for "
+                "definitions built in this process"
+            )
+        return _run_in_pool(common, definitions, code_location, storage_dir, max_concurrent)
+    if executor != "in_process":
+        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    planned = [by_node[task.node] for task in plan.tasks]
+    required = required_resource_keys(definitions, planned)
+    resources_config = prepared.run_config.get("resources", {})
+    with ResourceScope(definitions.resources, resources_config, required) as scope:
+        session = WorkerSession(
+            definitions, scope.as_dict(), output_capture=output_capture, instance=instance
+        )
+        dispatcher: Dispatcher = InProcessDispatcher(session, recorder.record)
+        return RunCoordinator(dispatcher=dispatcher, **common).run()
+
+
+def _run_in_pool(
+    common: dict[str, Any],
+    definitions: Definitions,
+    code_location: Mapping[str, str],
+    storage_dir: str | None,
+    max_concurrent: int | None,
+) -> RunOutcome:
+    # Loaded here: the pool module starts processes, which an in-process run never needs.
+    from arco_flow.execution.process_pool import (
+        ProcessPoolDispatcher,
+        check_process_pool_compatible,
+    )
+
+    check_process_pool_compatible(definitions)
+    if DEFAULT_IO_MANAGER_KEY not in definitions.resources and storage_dir is None:
+        raise ConfigError(
+            "worker processes exchange values through storage: bind an IO manager to "
+            "'io_manager', or pass a storage folder (the CLI uses ARCO_HOME/storage)"
+        )
+    recorder: RunRecorder = common["recorder"]
+    with ProcessPoolDispatcher(
+        code_location,
+        emit=recorder.record,
+        max_workers=max_concurrent or os.cpu_count() or 2,
+        storage_dir=storage_dir,
+    ) as pool:
+        return RunCoordinator(dispatcher=pool, **common).run()
+
+
+def coordinator_info() -> dict[str, Any]:
+    """Who coordinates a run: host and process id, recorded so a resume can check it."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def required_resource_keys(
+    definitions: Definitions, planned: Iterable[AssetsDefinition]
+) -> set[str]:
+    """Resource keys the planned definitions need: their own, and their IO managers'."""
+    required: set[str] = set()
+    output_managers = {
+        output.key: output.io_manager_key
+        for definition in definitions.assets_defs_by_node.values()
+        for output in definition.outputs
+    }
+    for definition in planned:
+        required.update(definition.required_resource_keys)
+        required.update(output.io_manager_key for output in definition.outputs)
+        for binding in definition.inputs:
+            required.add(
+                binding.input_manager_key
+                or output_managers.get(binding.key, DEFAULT_IO_MANAGER_KEY)
+            )
+    return required
