@@ -1,0 +1,72 @@
+"""Every projection row in memory, with the indexes queries need.
+
+No I/O. The in-memory store keeps its projections here, and the SQL store replays the log
+into one of these as the scratch copy that `verify` compares with its tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from arco_flow.core.events import EventRecord
+from arco_flow.storage.projector import (
+    AssetRowKey,
+    ProjectionState,
+    RunKey,
+    TaskKey,
+    project,
+)
+from arco_flow.storage.records import MaterializationRecord, ObservationRecord
+from arco_flow.storage.rows import TableRows, projection_rows
+
+__all__ = ["InMemoryProjections", "Scope"]
+
+Scope = tuple[str, str]
+"""(tenant_id, workspace_id)."""
+
+
+class InMemoryProjections:
+    """All projection rows, kept up to date by `apply`."""
+
+    def __init__(self) -> None:
+        self.state = ProjectionState()
+        self.materializations: dict[AssetRowKey, list[MaterializationRecord]] = {}
+        """Each asset's materializations, oldest first."""
+        self.observations: dict[AssetRowKey, list[ObservationRecord]] = {}
+        """Each asset's observations, oldest first."""
+        self.runs_by_scope: dict[Scope, list[RunKey]] = {}
+        """Each workspace's runs, oldest first."""
+        self.runs_by_asset: dict[AssetRowKey, set[str]] = {}
+        """Ids of the runs that planned or materialized each asset."""
+        self.tasks_by_run: dict[RunKey, set[TaskKey]] = {}
+
+    def apply(self, records: Sequence[EventRecord]) -> None:
+        """Projects new `records` (in event id order) and updates the indexes."""
+        changes = project(self.state, records)
+        for key in sorted(changes.new_runs, key=lambda key: self.state.runs[key].created_event_id):
+            self.runs_by_scope.setdefault(key[:2], []).append(key)
+        for task_key in changes.tasks:
+            self.tasks_by_run.setdefault(task_key[:3], set()).add(task_key)
+        for tenant, workspace, run_id, asset_key in changes.run_assets:
+            self.runs_by_asset.setdefault((tenant, workspace, asset_key), set()).add(run_id)
+        for materialization in changes.materializations:
+            self.materializations.setdefault(
+                (
+                    materialization.tenant_id,
+                    materialization.workspace_id,
+                    materialization.asset_key,
+                ),
+                [],
+            ).append(materialization)
+        for observation in changes.observations:
+            self.observations.setdefault(
+                (observation.tenant_id, observation.workspace_id, observation.asset_key), []
+            ).append(observation)
+
+    def rows(self) -> TableRows:
+        """Every projection row, in the shape the SQL tables hold them."""
+        return projection_rows(
+            self.state,
+            (item for history in self.materializations.values() for item in history),
+            (item for history in self.observations.values() for item in history),
+        )

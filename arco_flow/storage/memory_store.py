@@ -1,0 +1,363 @@
+"""`MemoryEventStore`: every storage protocol in plain Python objects.
+
+For tests and ephemeral instances. No I/O, thread-safe, and held to the same conformance
+suite as the SQL backends: same placement, same projector, same row codec for `verify`.
+Events are encoded to canonical JSON on append (and the text discarded), so an event the
+SQL stores would refuse is refused here too.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Collection, Sequence
+from itertools import islice
+
+from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord, NewEvent
+from arco_flow.core.keys import AssetKey
+from arco_flow.storage.memory_projections import InMemoryProjections
+from arco_flow.storage.placement import place_events, streams_of
+from arco_flow.storage.projector import AssetRowKey
+from arco_flow.storage.protocols import Clock
+from arco_flow.storage.query_rules import (
+    asset_sort_key,
+    cursor_not_found,
+    run_matches,
+    run_not_found,
+    run_stream,
+    task_sort_key,
+)
+from arco_flow.storage.records import (
+    AssetRecord,
+    MaterializationRecord,
+    ObservationRecord,
+    RunRecord,
+    RunsFilter,
+    TaskRecord,
+)
+from arco_flow.storage.rows import TableRows, event_row
+from arco_flow.storage.verification import diff_projections
+
+__all__ = ["MemoryEventStore"]
+
+_KNOWN_RUNS_FOR_HINT = 100
+
+
+class MemoryEventStore:
+    """The event log and its projections in memory.
+
+    Args:
+        clock: Gives the time of each append, in seconds since the epoch.
+    """
+
+    def __init__(self, *, clock: Clock = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._log: list[EventRecord] = []
+        self._by_scope: dict[tuple[str, str], list[EventRecord]] = {}
+        self._by_key: dict[tuple[str, str, str], EventRecord] = {}
+        self._streams: dict[tuple[str, str, str], list[EventRecord]] = {}
+        self._projections = InMemoryProjections()
+
+    # EventStore
+
+    def append(
+        self,
+        events: Sequence[NewEvent],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EventRecord]:
+        """See `EventStore.append`."""
+        with self._lock:
+            by_key = self._by_key
+            stored = {
+                item.idempotency_key: found
+                for item in events
+                if (found := by_key.get((tenant_id, workspace_id, item.idempotency_key)))
+            }
+            heads = {
+                stream: len(self._streams.get((tenant_id, workspace_id, stream), ()))
+                for stream in streams_of(events)
+            }
+            placement = place_events(
+                events,
+                stored=stored,
+                last_event_id=self._log[-1].event_id if self._log else 0,
+                stream_heads=heads,
+                timestamp=self._clock(),
+                tenant_id=tenant_id,
+                workspace_id=workspace_id,
+            )
+            for record in placement.new:
+                event_row(record)  # refuses what has no canonical JSON, before any change
+            scoped = self._by_scope.setdefault((tenant_id, workspace_id), [])
+            for record in placement.new:
+                self._log.append(record)
+                scoped.append(record)
+                by_key[(tenant_id, workspace_id, record.idempotency_key)] = record
+                self._streams.setdefault((tenant_id, workspace_id, record.stream), []).append(
+                    record
+                )
+            self._projections.apply(placement.new)
+            return placement.records
+
+    def read_stream(
+        self,
+        stream: str,
+        *,
+        after_sequence: int = 0,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EventRecord]:
+        """See `EventStore.read_stream`."""
+        records = self._streams.get((tenant_id, workspace_id, stream), [])
+        # Sequences run 1, 2, 3 ... so the record after `after_sequence` sits at that index.
+        end = None if limit is None else max(after_sequence, 0) + limit
+        return records[max(after_sequence, 0) : end]
+
+    def read_all(
+        self,
+        *,
+        after_event_id: int = 0,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EventRecord]:
+        """See `EventStore.read_all`."""
+        records = self._by_scope.get((tenant_id, workspace_id), [])
+        start = bisect.bisect_right(records, after_event_id, key=lambda record: record.event_id)
+        end = None if limit is None else start + limit
+        return records[start:end]
+
+    def get_by_idempotency_key(
+        self,
+        key: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> EventRecord | None:
+        """See `EventStore.get_by_idempotency_key`."""
+        return self._by_key.get((tenant_id, workspace_id, key))
+
+    # RunStorage
+
+    def get_run(
+        self,
+        run_id: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> RunRecord:
+        """See `RunStorage.get_run`."""
+        run = self._projections.state.runs.get((tenant_id, workspace_id, run_id))
+        if run is None:
+            recent = self._projections.runs_by_scope.get((tenant_id, workspace_id), [])
+            raise run_not_found(
+                run_id,
+                tenant_id=tenant_id,
+                workspace_id=workspace_id,
+                known_run_ids=[key[2] for key in recent[-_KNOWN_RUNS_FOR_HINT:]],
+            )
+        return run
+
+    def list_runs(
+        self,
+        filters: RunsFilter | None = None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[RunRecord]:
+        """See `RunStorage.list_runs`."""
+        filters = filters or RunsFilter()
+        projections = self._projections
+        runs = projections.state.runs
+        newest_first = reversed(projections.runs_by_scope.get((tenant_id, workspace_id), []))
+        if cursor is not None:
+            after = runs.get((tenant_id, workspace_id, cursor))
+            if after is None:
+                raise cursor_not_found(cursor, tenant_id=tenant_id, workspace_id=workspace_id)
+            newest_first = (
+                key for key in newest_first if runs[key].created_event_id < after.created_event_id
+            )
+        asset_run_ids = None
+        if filters.asset_key is not None:
+            asset_run_ids = projections.runs_by_asset.get(
+                (tenant_id, workspace_id, filters.asset_key), set()
+            )
+        matching = (
+            runs[key] for key in newest_first if run_matches(runs[key], filters, asset_run_ids)
+        )
+        return list(islice(matching, limit))
+
+    def list_tasks(
+        self,
+        run_id: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[TaskRecord]:
+        """See `RunStorage.list_tasks`."""
+        run_key = (tenant_id, workspace_id, run_id)
+        self._check_run_known(run_id, tenant_id, workspace_id)
+        tasks = self._projections.state.tasks
+        found = [tasks[key] for key in self._projections.tasks_by_run.get(run_key, ())]
+        return sorted(found, key=task_sort_key)
+
+    def run_events(
+        self,
+        run_id: str,
+        *,
+        event_types: Collection[str] | None = None,
+        after_sequence: int = 0,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EventRecord]:
+        """See `RunStorage.run_events`."""
+        self._check_run_known(run_id, tenant_id, workspace_id)
+        records = self.read_stream(
+            run_stream(run_id),
+            after_sequence=after_sequence,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+        )
+        if event_types is not None:
+            types = set(event_types)
+            records = [record for record in records if record.event.EVENT_TYPE in types]
+        return records if limit is None else records[:limit]
+
+    def _check_run_known(self, run_id: str, tenant_id: str, workspace_id: str) -> None:
+        if (tenant_id, workspace_id, run_id) in self._projections.state.runs:
+            return
+        if (tenant_id, workspace_id, run_stream(run_id)) in self._streams:
+            return
+        self.get_run(run_id, tenant_id=tenant_id, workspace_id=workspace_id)
+
+    # AssetStorage
+
+    def latest_materialization(
+        self,
+        asset_key: AssetKey,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> MaterializationRecord | None:
+        """See `AssetStorage.latest_materialization`."""
+        history = self._projections.materializations.get((tenant_id, workspace_id, asset_key))
+        return history[-1] if history else None
+
+    def latest_materializations(
+        self,
+        asset_key: AssetKey,
+        *,
+        partition_keys: Collection[str] | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[str | None, MaterializationRecord]:
+        """See `AssetStorage.latest_materializations`."""
+        latest = self._projections.state.latest
+        if partition_keys is not None:
+            found = (
+                (key, latest.get((tenant_id, workspace_id, asset_key, key)))
+                for key in partition_keys
+            )
+            return {key: record for key, record in found if record is not None}
+        history = self._projections.materializations.get((tenant_id, workspace_id, asset_key), [])
+        partitions = {record.partition_key for record in history}
+        return {key: latest[(tenant_id, workspace_id, asset_key, key)] for key in partitions}
+
+    def materialization_history(
+        self,
+        asset_key: AssetKey,
+        *,
+        partition_key: str | None = None,
+        before_event_id: int | None = None,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[MaterializationRecord]:
+        """See `AssetStorage.materialization_history`."""
+        history = self._projections.materializations.get((tenant_id, workspace_id, asset_key), [])
+        matching = (
+            record
+            for record in reversed(history)
+            if (partition_key is None or record.partition_key == partition_key)
+            and (before_event_id is None or record.event_id < before_event_id)
+        )
+        return list(islice(matching, limit))
+
+    def observation_history(
+        self,
+        asset_key: AssetKey,
+        *,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[ObservationRecord]:
+        """See `AssetStorage.observation_history`."""
+        history = self._projections.observations.get((tenant_id, workspace_id, asset_key), [])
+        return list(islice(reversed(history), limit))
+
+    def asset_records(
+        self,
+        asset_keys: Collection[AssetKey] | None = None,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetRecord]:
+        """See `AssetStorage.asset_records`."""
+        assets = self._projections.state.assets
+        if asset_keys is None:
+            keys = [key for key in assets if key[0] == tenant_id and key[1] == workspace_id]
+        else:
+            keys = [(tenant_id, workspace_id, key) for key in set(asset_keys)]
+        found = [self._asset_record(key) for key in keys if key in assets]
+        return sorted(found, key=asset_sort_key)
+
+    def _asset_record(self, key: AssetRowKey) -> AssetRecord:
+        summary = self._projections.state.assets[key]
+        materialized = self._projections.materializations.get(key)
+        observed = self._projections.observations.get(key)
+        return AssetRecord(
+            asset_key=summary.asset_key,
+            last_materialization=materialized[-1] if materialized else None,
+            last_observation=observed[-1] if observed else None,
+            materialization_count=summary.materialization_count,
+            observation_count=summary.observation_count,
+            tenant_id=summary.tenant_id,
+            workspace_id=summary.workspace_id,
+        )
+
+    # ProjectionMaintenance
+
+    def rebuild_projections(self, *, batch_size: int = 2000) -> int:
+        """See `ProjectionMaintenance.rebuild_projections`."""
+        with self._lock:
+            self._projections = _replay(self._log, batch_size)
+            return len(self._log)
+
+    def verify(self) -> list[str]:
+        """See `ProjectionMaintenance.verify`."""
+        with self._lock:
+            rebuilt = _replay(self._log, 2000)
+            return diff_projections(self._projections.rows(), rebuilt.rows())
+
+    def projection_rows(self) -> TableRows:
+        """See `ProjectionMaintenance.projection_rows`."""
+        with self._lock:
+            return self._projections.rows()
+
+    def close(self) -> None:
+        """Nothing to release; present for the `Storage` protocol."""
+
+
+def _replay(log: Sequence[EventRecord], batch_size: int) -> InMemoryProjections:
+    projections = InMemoryProjections()
+    for start in range(0, len(log), batch_size):
+        projections.apply(log[start : start + batch_size])
+    return projections

@@ -1,0 +1,1 @@
+"""Migration scripts, oldest first; Alembic reads them, nothing imports them."""

@@ -1,0 +1,287 @@
+"""The storage protocols: the event log, the run and asset queries, projection upkeep.
+
+Pure declarations. Every backend (memory, SQLite, later Postgres) implements all of them and
+passes one conformance suite (``tests/integration/storage``). Every method is scoped to one
+tenant and workspace; nothing a query returns belongs to another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from typing import Protocol, TypeAlias
+
+from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord, NewEvent
+from arco_flow.core.keys import AssetKey
+from arco_flow.storage.records import (
+    AssetRecord,
+    MaterializationRecord,
+    ObservationRecord,
+    RunRecord,
+    RunsFilter,
+    TaskRecord,
+)
+from arco_flow.storage.rows import TableRows
+
+__all__ = [
+    "AssetStorage",
+    "Clock",
+    "EventStore",
+    "ProjectionMaintenance",
+    "RunStorage",
+    "Storage",
+]
+
+Clock: TypeAlias = Callable[[], float]
+"""Returns the current time in seconds since the epoch (`time.time` by default)."""
+
+
+class EventStore(Protocol):
+    """The append-only event log, the source of truth (DESIGN.md §3)."""
+
+    def append(
+        self,
+        events: Sequence[NewEvent],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EventRecord]:
+        """Appends `events` in one transaction and updates the projections in it.
+
+        Each new event gets the next `event_id` of the log and the next sequence of its
+        stream; all share one timestamp. An event whose idempotency key is already in the
+        log (or earlier in `events`) is not written again.
+
+        Args:
+            events: The events to append, in order.
+            tenant_id: The tenant the events belong to.
+            workspace_id: The workspace the events belong to.
+
+        Returns:
+            One record per event, in order: the new record, or for a duplicate the record
+            first stored under its idempotency key.
+
+        Raises:
+            CanonicalJsonError: An event holds a value with no JSON form; nothing is written.
+            StoreError: The store could not be written; nothing is written.
+        """
+        ...
+
+    def read_stream(
+        self,
+        stream: str,
+        *,
+        after_sequence: int = 0,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EventRecord]:
+        """The events of `stream` after `after_sequence`, in sequence order."""
+        ...
+
+    def read_all(
+        self,
+        *,
+        after_event_id: int = 0,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EventRecord]:
+        """The events of the tenant's workspace after `after_event_id`, in log order."""
+        ...
+
+    def get_by_idempotency_key(
+        self,
+        key: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> EventRecord | None:
+        """The event stored under `key`, or None."""
+        ...
+
+
+class RunStorage(Protocol):
+    """Queries over the runs and tasks projections."""
+
+    def get_run(
+        self,
+        run_id: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> RunRecord:
+        """The run `run_id`.
+
+        Raises:
+            NotFoundError: There is no such run in this tenant's workspace.
+        """
+        ...
+
+    def list_runs(
+        self,
+        filters: RunsFilter | None = None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[RunRecord]:
+        """Runs matching `filters`, newest first.
+
+        Args:
+            filters: Conditions every returned run meets; all runs when None.
+            limit: At most this many runs.
+            cursor: The id of the last run of the previous page; returns older runs only.
+            tenant_id: The tenant whose runs to list.
+            workspace_id: The workspace whose runs to list.
+
+        Raises:
+            NotFoundError: `cursor` names no run.
+        """
+        ...
+
+    def list_tasks(
+        self,
+        run_id: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[TaskRecord]:
+        """The tasks of a run, by stage then task id (tasks the plan did not list last).
+
+        Raises:
+            NotFoundError: The run has no record and no event.
+        """
+        ...
+
+    def run_events(
+        self,
+        run_id: str,
+        *,
+        event_types: Collection[str] | None = None,
+        after_sequence: int = 0,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EventRecord]:
+        """The events of a run in order, optionally only those of some types.
+
+        Args:
+            run_id: The run.
+            event_types: Persisted type names (e.g. ``AssetMaterialized.EVENT_TYPE``).
+            after_sequence: Only events after this position in the run's stream.
+            limit: At most this many events.
+            tenant_id: The tenant of the run.
+            workspace_id: The workspace of the run.
+
+        Raises:
+            NotFoundError: The run has no record and no event.
+        """
+        ...
+
+
+class AssetStorage(Protocol):
+    """Queries over the materializations, observations and asset records projections."""
+
+    def latest_materialization(
+        self,
+        asset_key: AssetKey,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> MaterializationRecord | None:
+        """The newest materialization of `asset_key` over all partitions, or None."""
+        ...
+
+    def latest_materializations(
+        self,
+        asset_key: AssetKey,
+        *,
+        partition_keys: Collection[str] | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[str | None, MaterializationRecord]:
+        """The newest materialization of each partition of `asset_key`.
+
+        The key None stands for the asset's unpartitioned materializations. With
+        `partition_keys`, only those partitions are returned.
+        """
+        ...
+
+    def materialization_history(
+        self,
+        asset_key: AssetKey,
+        *,
+        partition_key: str | None = None,
+        before_event_id: int | None = None,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[MaterializationRecord]:
+        """Materializations of `asset_key`, newest first.
+
+        Args:
+            asset_key: The asset.
+            partition_key: Only this partition's; every partition's when None.
+            before_event_id: Only those older than this event (a page cursor).
+            limit: At most this many.
+            tenant_id: The tenant of the asset.
+            workspace_id: The workspace of the asset.
+        """
+        ...
+
+    def observation_history(
+        self,
+        asset_key: AssetKey,
+        *,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[ObservationRecord]:
+        """Observations of `asset_key`, newest first."""
+        ...
+
+    def asset_records(
+        self,
+        asset_keys: Collection[AssetKey] | None = None,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetRecord]:
+        """Records of the given assets (all seen assets when None), sorted by key."""
+        ...
+
+
+class ProjectionMaintenance(Protocol):
+    """Rebuilding and checking the projections against the log, over all tenants."""
+
+    def rebuild_projections(self, *, batch_size: int = 2000) -> int:
+        """Empties every projection and replays the whole log into it, in one transaction.
+
+        Returns:
+            The number of events replayed.
+        """
+        ...
+
+    def verify(self) -> list[str]:
+        """Replays the log into a scratch copy and compares it with the live projections.
+
+        Returns:
+            One human-readable line per difference; empty when they agree.
+        """
+        ...
+
+    def projection_rows(self) -> TableRows:
+        """Every live projection row, by table and primary key, as `verify` compares them."""
+        ...
+
+
+class Storage(EventStore, RunStorage, AssetStorage, ProjectionMaintenance, Protocol):
+    """Everything a backend implements: what a composition root (`ArcoInstance`) holds.
+
+    Components take the narrow protocol they need, not this one.
+    """
+
+    def close(self) -> None:
+        """Releases connections and files; the store is unusable afterwards."""
+        ...

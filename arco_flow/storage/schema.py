@@ -1,0 +1,203 @@
+"""The tables of the SQL backends, as SQLAlchemy Core metadata.
+
+Generic types only (strings, integers, doubles, text), so one schema serves SQLite and
+Postgres; JSON is canonical JSON text. Every row carries `tenant_id` and `workspace_id`,
+which lead every key and index. This describes the schema at the head migration: the
+migrations in `migrations/versions` create it, and a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "SCHEMA_VERSION_TABLE",
+    "asset_records",
+    "events",
+    "latest_materializations",
+    "materializations",
+    "metadata",
+    "observations",
+    "run_assets",
+    "run_tags",
+    "runs",
+    "tasks",
+]
+
+SCHEMA_VERSION_TABLE = "arco_schema_version"
+"""Alembic's version table, named so that it can share a database with other applications."""
+
+metadata = MetaData()
+
+# SQLite makes an INTEGER PRIMARY KEY the rowid: no second index, and the fastest inserts.
+_EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _scope() -> list[Column[str]]:
+    return [
+        Column("tenant_id", String, primary_key=True),
+        Column("workspace_id", String, primary_key=True),
+    ]
+
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", _EventId, primary_key=True, autoincrement=False),
+    Column("tenant_id", String, nullable=False),
+    Column("workspace_id", String, nullable=False),
+    Column("stream", String, nullable=False),
+    Column("stream_sequence", Integer, nullable=False),
+    Column("event_type", String, nullable=False),
+    Column("idempotency_key", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("trace_context", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("ix_events_idempotency", "tenant_id", "workspace_id", "idempotency_key", unique=True),
+    Index(
+        "ix_events_stream", "tenant_id", "workspace_id", "stream", "stream_sequence", unique=True
+    ),
+    Index("ix_events_scope", "tenant_id", "workspace_id", "event_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    *_scope(),
+    Column("run_id", String, primary_key=True),
+    Column("job_name", String, nullable=False),
+    Column("plan_id", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("created_event_id", BigInteger, nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("updated_time", Double, nullable=False),
+    Column("started_time", Double),
+    Column("ended_time", Double),
+    Column("tags", Text, nullable=False),
+    Column("asset_keys", Text, nullable=False),
+    Column("parent_run_id", String),
+    Column("plan", Text, nullable=False),
+    Column("run_config", Text, nullable=False),
+    Column("code_location", Text, nullable=False),
+    Column("executor", String, nullable=False),
+    Column("max_concurrent", Integer),
+    Column("coordinator", Text, nullable=False),
+    Column("error", Text),
+    Index("ix_runs_created", "tenant_id", "workspace_id", "created_event_id"),
+    Index("ix_runs_status", "tenant_id", "workspace_id", "status", "created_event_id"),
+)
+
+run_tags = Table(
+    "run_tags",
+    metadata,
+    *_scope(),
+    Column("run_id", String, primary_key=True),
+    Column("tag_key", String, primary_key=True),
+    Column("tag_value", String, nullable=False),
+    Index("ix_run_tags_tag", "tenant_id", "workspace_id", "tag_key", "tag_value"),
+)
+
+run_assets = Table(
+    "run_assets",
+    metadata,
+    *_scope(),
+    Column("run_id", String, primary_key=True),
+    Column("asset_key", String, primary_key=True),
+    Index("ix_run_assets_asset", "tenant_id", "workspace_id", "asset_key"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    *_scope(),
+    Column("run_id", String, primary_key=True),
+    Column("task_id", String, primary_key=True),
+    Column("node", String),
+    Column("stage", Integer),
+    Column("status", String, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("started_time", Double),
+    Column("ended_time", Double),
+    Column("wall_s", Double, nullable=False),
+    Column("cpu_s", Double, nullable=False),
+    Column("peak_rss_mb", Double),
+    Column("last_error", Text),
+    Column("skip_reason", Text),
+)
+
+materializations = Table(
+    "materializations",
+    metadata,
+    Column("event_id", BigInteger, ForeignKey("events.event_id"), primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("workspace_id", String, nullable=False),
+    Column("asset_key", String, nullable=False),
+    Column("partition_key", String, nullable=False),
+    Column("run_id", String, nullable=False),
+    Column("task_id", String, nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("data_version", String),
+    Column("code_version", String),
+    Column("description", Text),
+    Column("metadata", Text, nullable=False),
+    Index("ix_materializations_asset", "tenant_id", "workspace_id", "asset_key", "event_id"),
+    Index(
+        "ix_materializations_partition",
+        "tenant_id",
+        "workspace_id",
+        "asset_key",
+        "partition_key",
+        "event_id",
+    ),
+)
+
+observations = Table(
+    "observations",
+    metadata,
+    Column("event_id", BigInteger, ForeignKey("events.event_id"), primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("workspace_id", String, nullable=False),
+    Column("asset_key", String, nullable=False),
+    Column("partition_key", String, nullable=False),
+    Column("run_id", String, nullable=False),
+    Column("task_id", String, nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("data_version", String),
+    Column("metadata", Text, nullable=False),
+    Index("ix_observations_asset", "tenant_id", "workspace_id", "asset_key", "event_id"),
+)
+
+latest_materializations = Table(
+    "latest_materializations",
+    metadata,
+    *_scope(),
+    Column("asset_key", String, primary_key=True),
+    Column("partition_key", String, primary_key=True),
+    Column("event_id", BigInteger, ForeignKey("events.event_id"), nullable=False),
+)
+
+asset_records = Table(
+    "asset_records",
+    metadata,
+    *_scope(),
+    Column("asset_key", String, primary_key=True),
+    Column("last_materialization_event_id", BigInteger),
+    Column("last_run_id", String),
+    Column("last_materialization_time", Double),
+    Column("materialization_count", Integer, nullable=False),
+    Column("last_observation_event_id", BigInteger),
+    Column("last_observation_time", Double),
+    Column("observation_count", Integer, nullable=False),
+)
