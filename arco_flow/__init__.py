@@ -72,11 +72,13 @@ if TYPE_CHECKING:
         ResourceParam,
         resource,
     )
+    from arco_flow.storage.instance import ArcoInstance
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArcoError",
+    "ArcoInstance",
     "Array",
     "AssetCheckKey",
     "AssetDep",
@@ -156,6 +158,7 @@ _LAZY_NAMES: dict[str, str] = {
         ("ExecuteInProcessResult", "materialize", "materialize_to_memory"),
         "arco_flow.execution.materialize",
     ),
+    "ArcoInstance": "arco_flow.storage.instance",
     **dict.fromkeys(
         (
             "Array",

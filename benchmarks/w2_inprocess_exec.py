@@ -1,5 +1,6 @@
 """W2: in-process execution overhead with af.materialize() (Arco Flow side): no
-instance (events kept in memory only) and the default IO manager.
+instance given, so an ephemeral in-memory instance records the run, and the
+default IO manager.
 
 Usage: python w2_inprocess_exec.py --shape chain|fanout --n N
 

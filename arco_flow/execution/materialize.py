@@ -8,12 +8,10 @@ selection, starts the run's resources, and drives a `RunCoordinator` over an
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from arco_flow.core.errors import ArcoError, DefinitionError
 from arco_flow.core.events import (
@@ -26,7 +24,7 @@ from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
 from arco_flow.core.plan import Plan
 from arco_flow.execution.coordinator import RunOutcome
 from arco_flow.execution.launcher import prepare_run, run_prepared
-from arco_flow.execution.recorder import ListSink
+from arco_flow.execution.recorder import EventSink, ListSink
 from arco_flow.sdk.asset_spec import AssetSpec
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from arco_flow.sdk.definitions import Definitions
@@ -34,28 +32,17 @@ from arco_flow.sdk.fs_io_manager import FilesystemIOManager
 from arco_flow.sdk.io_managers import InMemoryIOManager, IOManager
 from arco_flow.sdk.jobs import JobDefinition
 from arco_flow.sdk.metadata import MetadataValue, metadata_from_data
+from arco_flow.storage.instance import ArcoInstance
 from arco_flow.worker.executor import OutputCapture
 
 __all__ = [
     "AssetMaterialization",
     "ExecuteInProcessResult",
     "MaterializationEvent",
-    "InstanceLike",
     "execute_job_in_process",
     "materialize",
     "materialize_to_memory",
 ]
-
-
-class InstanceLike(Protocol):
-    """Where an in-process run's events are kept beyond its result (an instance)."""
-
-    def record_events(self, records: Sequence[EventRecord]) -> None:
-        """Stores events of a run, in order."""
-
-    @property
-    def storage_dir(self) -> str | None:
-        """The folder for the default filesystem IO manager, if any."""
 
 
 class AssetMaterialization:
@@ -223,7 +210,7 @@ class ExecuteInProcessResult:
 def materialize(
     assets: Iterable[AssetsDefinition | AssetSpec],
     run_config: Any = None,
-    instance: InstanceLike | None = None,
+    instance: ArcoInstance | None = None,
     resources: Mapping[str, Any] | None = None,
     partition_key: str | None = None,
     raise_on_error: bool = True,
@@ -249,33 +236,37 @@ def materialize(
         The run's result.
     """
     resources = dict(resources or {})
-    temporary: str | None = None
-    if DEFAULT_IO_MANAGER_KEY not in resources:
-        base = instance.storage_dir if instance is not None else None
-        if base is None:
-            base = temporary = tempfile.mkdtemp(prefix="arco-flow-run-")
-        resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=base)
+    owned = instance is None
+    active = ArcoInstance.ephemeral() if instance is None else instance
     try:
+        if DEFAULT_IO_MANAGER_KEY not in resources:
+            base = active.storage_dir
+            if base is None:
+                raise DefinitionError(
+                    "the instance has no storage folder for the default IO manager; bind "
+                    "an IO manager to 'io_manager' in resources"
+                )
+            resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=base)
         definitions = Definitions(assets=list(assets), resources=resources)
         job = definitions.resolve_implicit_global_asset_job_def()
         return execute_job_in_process(
             job,
             run_config=run_config,
-            instance=instance,
+            instance=active,
             raise_on_error=raise_on_error,
             tags=tags,
             asset_selection=selection,
             partition_key=partition_key,
         )
     finally:
-        if temporary is not None:
-            shutil.rmtree(temporary, ignore_errors=True)
+        if owned:
+            active.dispose()
 
 
 def materialize_to_memory(
     assets: Iterable[AssetsDefinition | AssetSpec],
     run_config: Any = None,
-    instance: InstanceLike | None = None,
+    instance: ArcoInstance | None = None,
     resources: Mapping[str, Any] | None = None,
     partition_key: str | None = None,
     raise_on_error: bool = True,
@@ -319,7 +310,7 @@ def execute_job_in_process(
     job: JobDefinition,
     *,
     run_config: Any = None,
-    instance: InstanceLike | None = None,
+    instance: ArcoInstance | None = None,
     resources: Mapping[str, Any] | None = None,
     raise_on_error: bool = True,
     tags: Mapping[str, str] | None = None,
@@ -348,7 +339,8 @@ def execute_job_in_process(
     if on_planned is not None:
         on_planned(prepared.plan)
     run_id = run_id or str(uuid.uuid4())
-    sink = ListSink(time.time)
+    memory = ListSink(time.time)
+    sink: EventSink = instance if instance is not None else memory
     capture: OutputCapture = {}
     outcome = run_prepared(
         prepared,
@@ -359,9 +351,7 @@ def execute_job_in_process(
         output_capture=capture,
         instance=instance,
     )
-    records = sink.records
-    if instance is not None:
-        instance.record_events(records)
+    records = instance.all_logs(run_id) if instance is not None else memory.records
     result = ExecuteInProcessResult(
         run_id=run_id,
         job_name=job.name,

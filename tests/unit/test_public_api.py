@@ -5,6 +5,7 @@ def test_public_names_are_pinned():
     # Any change to the public surface is a reviewed diff of this list.
     assert sorted(arco_flow.__all__) == [
         "ArcoError",
+        "ArcoInstance",
         "Array",
         "AssetCheckKey",
         "AssetDep",

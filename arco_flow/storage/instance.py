@@ -1,0 +1,229 @@
+"""`ArcoInstance`: a thin facade over a store and a storage folder (Dagster's instance).
+
+`ArcoInstance.ephemeral()` keeps everything in memory; `ArcoInstance.get()` opens the
+embedded SQLite store under ``ARCO_HOME`` (default ``~/.arco_flow``). Every query is a
+call on the store's protocols, scoped to the instance's tenant and workspace.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+
+from arco_flow.core.events import (
+    DEFAULT_TENANT,
+    DEFAULT_WORKSPACE,
+    EventRecord,
+    NewEvent,
+    RunCancelRequested,
+    idempotency_key,
+)
+from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
+from arco_flow.storage.memory_store import MemoryEventStore
+from arco_flow.storage.protocols import Storage
+from arco_flow.storage.records import (
+    AssetRecord,
+    MaterializationRecord,
+    RunRecord,
+    RunsFilter,
+    RunStatus,
+    TaskRecord,
+)
+
+__all__ = ["ArcoInstance", "arco_home"]
+
+HOME_VARIABLE = "ARCO_HOME"
+
+
+def arco_home(environ: Mapping[str, str] | None = None) -> Path:
+    """``ARCO_HOME``, or ``~/.arco_flow``: where the embedded store and values live."""
+    configured = (environ if environ is not None else os.environ).get(HOME_VARIABLE)
+    return Path(configured).expanduser() if configured else Path.home() / ".arco_flow"
+
+
+class ArcoInstance:
+    """Where runs and their events are kept, and where values are stored by default.
+
+    Args:
+        storage: the event store with its projections.
+        storage_dir: the folder of the default filesystem IO manager.
+        tenant_id: the tenant every call is scoped to.
+        workspace_id: the workspace every call is scoped to.
+        temporary_dir: a folder removed when the instance is disposed.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        storage_dir: str | None,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+        temporary_dir: str | None = None,
+    ) -> None:
+        self.storage = storage
+        self._storage_dir = storage_dir
+        self.tenant_id = tenant_id
+        self.workspace_id = workspace_id
+        self._temporary_dir = temporary_dir
+
+    # -- construction ---------------------------------------------------------------
+
+    @staticmethod
+    def ephemeral(storage_dir: str | None = None) -> ArcoInstance:
+        """An instance in memory; values go to a temporary folder removed on `dispose`."""
+        temporary = None
+        if storage_dir is None:
+            storage_dir = temporary = tempfile.mkdtemp(prefix="arco-flow-")
+        return ArcoInstance(MemoryEventStore(), storage_dir, temporary_dir=temporary)
+
+    @staticmethod
+    def get(home: str | os.PathLike[str] | None = None) -> ArcoInstance:
+        """The embedded instance under `home` (``ARCO_HOME`` by default), created on use."""
+        return ArcoInstance.from_home(Path(home) if home is not None else arco_home())
+
+    @staticmethod
+    def from_home(home: Path) -> ArcoInstance:
+        """The embedded SQLite instance under the folder `home`."""
+        # SQLAlchemy loads only for a persistent instance.
+        from arco_flow.storage.sql_engine import default_database_path
+        from arco_flow.storage.sql_store import SqlEventStore
+
+        home.mkdir(parents=True, exist_ok=True)
+        store = SqlEventStore(default_database_path(home))
+        return ArcoInstance(store, str(home / "storage"))
+
+    @property
+    def storage_dir(self) -> str | None:
+        """Where the default filesystem IO manager keeps values."""
+        return self._storage_dir
+
+    def dispose(self) -> None:
+        """Closes the store and removes a temporary folder."""
+        self.storage.close()
+        if self._temporary_dir is not None:
+            shutil.rmtree(self._temporary_dir, ignore_errors=True)
+
+    def __enter__(self) -> ArcoInstance:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
+    # -- the event sink of runs -----------------------------------------------------
+
+    def append(self, events: Sequence[NewEvent]) -> list[EventRecord]:
+        """Appends events in the instance's scope (the sink a run records into)."""
+        return self.storage.append(events, tenant_id=self.tenant_id, workspace_id=self.workspace_id)
+
+    def _scope(self) -> dict[str, str]:
+        return {"tenant_id": self.tenant_id, "workspace_id": self.workspace_id}
+
+    # -- runs -----------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run `run_id`.
+
+        Raises:
+            NotFoundError: no such run; the message suggests a close id.
+        """
+        return self.storage.get_run(run_id, **self._scope())
+
+    def get_run_by_id(self, run_id: str) -> RunRecord:
+        """Dagster's name for `get_run`."""
+        return self.get_run(run_id)
+
+    def get_runs(
+        self,
+        *,
+        statuses: Collection[RunStatus] = (),
+        tags: Mapping[str, str] | None = None,
+        asset_key: CoercibleToAssetKey | None = None,
+        job_name: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> list[RunRecord]:
+        """Runs filtered by status, tags, asset or job, newest first."""
+        filters = RunsFilter(
+            statuses=tuple(statuses),
+            tags=dict(tags or {}),
+            asset_key=AssetKey.from_coercible(asset_key) if asset_key is not None else None,
+            job_name=job_name,
+        )
+        return self.storage.list_runs(filters, limit=limit, cursor=cursor, **self._scope())
+
+    def get_tasks(self, run_id: str) -> list[TaskRecord]:
+        """The tasks of a run, with attempts, status, timings and usage."""
+        return self.storage.list_tasks(run_id, **self._scope())
+
+    def all_logs(
+        self, run_id: str, *, event_types: Collection[str] | None = None
+    ) -> list[EventRecord]:
+        """The events of a run, in order (Dagster's name)."""
+        return self.storage.run_events(
+            run_id,
+            event_types=event_types,
+            tenant_id=self.tenant_id,
+            workspace_id=self.workspace_id,
+        )
+
+    def request_cancel(self, run_id: str, reason: str = "") -> EventRecord:
+        """Asks the run's coordinator to stop the run; returns the recorded request."""
+        self.get_run(run_id)  # raises NotFoundError for an unknown run
+        count = len(self.all_logs(run_id, event_types=[RunCancelRequested.EVENT_TYPE]))
+        event = RunCancelRequested(run_id=run_id, reason=reason)
+        return self.append(
+            [NewEvent(event=event, idempotency_key=idempotency_key(event, count), actor="user")]
+        )[0]
+
+    def is_cancel_requested(self, run_id: str) -> bool:
+        """Whether someone asked to stop the run."""
+        return bool(self.all_logs(run_id, event_types=[RunCancelRequested.EVENT_TYPE]))
+
+    # -- assets ---------------------------------------------------------------------
+
+    def get_latest_materialization_event(
+        self, asset_key: CoercibleToAssetKey
+    ) -> MaterializationRecord | None:
+        """The latest materialization of an asset, or None."""
+        return self.storage.latest_materialization(
+            AssetKey.from_coercible(asset_key), **self._scope()
+        )
+
+    def get_materialization_history(
+        self, asset_key: CoercibleToAssetKey, *, limit: int | None = None
+    ) -> list[MaterializationRecord]:
+        """Materializations of an asset, newest first."""
+        return self.storage.materialization_history(
+            AssetKey.from_coercible(asset_key),
+            limit=limit,
+            tenant_id=self.tenant_id,
+            workspace_id=self.workspace_id,
+        )
+
+    def get_asset_records(
+        self, asset_keys: Sequence[CoercibleToAssetKey] | None = None
+    ) -> list[AssetRecord]:
+        """Every recorded asset (or those of `asset_keys`) with its latest materialization."""
+        keys = [AssetKey.from_coercible(k) for k in asset_keys] if asset_keys else None
+        return self.storage.asset_records(keys, **self._scope())
+
+    def get_asset_keys(self) -> list[AssetKey]:
+        """Every asset key the instance has a record of."""
+        return [record.asset_key for record in self.get_asset_records()]
+
+    # -- maintenance ----------------------------------------------------------------
+
+    def rebuild_projections(self) -> int:
+        """Recreates every projection from the event log; returns the events replayed."""
+        return self.storage.rebuild_projections()
+
+    def verify(self) -> list[str]:
+        """Differences between rebuilt and live projections; empty when they agree."""
+        return self.storage.verify()
+
+    def __repr__(self) -> str:
+        return f"<ArcoInstance {type(self.storage).__name__} storage_dir={self._storage_dir!r}>"
