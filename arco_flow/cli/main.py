@@ -9,19 +9,24 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from arco_flow.cli.runs import runs, store
 from arco_flow.core.canonical_json import canonical_json
-from arco_flow.core.errors import ArcoError, DefinitionsValidationError, SelectionError
+from arco_flow.core.errors import (
+    ArcoError,
+    DefinitionsValidationError,
+    NotFoundError,
+    SelectionError,
+    did_you_mean,
+)
+from arco_flow.core.keys import AssetKey
 from arco_flow.core.plan import Plan, build_plan, plan_to_data
-from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
-from arco_flow.sdk.fs_io_manager import FilesystemIOManager
 from arco_flow.worker.code_location import load_definitions
 
 __all__ = ["main"]
@@ -166,10 +171,10 @@ def materialize(
     max_concurrent: int | None,
 ) -> None:
     """Materialize assets of a code location, with live progress."""
-    # Loaded here: rich, the engine and the pool are for this command only.
+    # Loaded here: rich, the engine and the store are for this command only.
     from arco_flow.cli.progress import RunProgress
-    from arco_flow.execution.launcher import prepare_run, run_prepared
-    from arco_flow.execution.recorder import ListSink
+    from arco_flow.execution.run_operations import launch_into_instance
+    from arco_flow.storage.instance import ArcoInstance
 
     defs = _load(module, file, attribute)
     if job_name is not None and select is not None:
@@ -177,30 +182,23 @@ def materialize(
     job = (
         defs.resolve_job_def(job_name) if job_name else defs.resolve_implicit_global_asset_job_def()
     )
-    storage = str(_arco_home() / "storage")
-    resources: dict[str, Any] = {}
-    if executor == "in_process" and DEFAULT_IO_MANAGER_KEY not in defs.resources:
-        # Values persist between commands, so that a later run of a subset finds its inputs.
-        resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=storage)
-    prepared = prepare_run(
-        job,
-        run_config=_read_config(config_path) or None,
-        resources=resources,
-        asset_selection=select,
-    )
-    location = _code_location(module, file, attribute)
-    with RunProgress() as progress:
-        progress.start(prepared.plan)
-        outcome = run_prepared(
-            prepared,
-            sink=ListSink(time.time),
-            executor="process_pool" if executor == "process_pool" else "in_process",
-            code_location=location,
-            storage_dir=storage,
-            max_concurrent=max_concurrent,
-            on_record=progress.on_record,
-        )
-        progress.summary(outcome, len(prepared.plan.tasks))
+    with ArcoInstance.get() as instance, RunProgress() as progress:
+        try:
+            outcome = launch_into_instance(
+                job,
+                instance,
+                code_location=_code_location(module, file, attribute),
+                executor="process_pool" if executor == "process_pool" else "in_process",
+                run_config=_read_config(config_path) or None,
+                asset_selection=select,
+                max_concurrent=max_concurrent,
+                on_planned=lambda prepared: progress.start(prepared.plan),
+                on_record=progress.on_record,
+            )
+        except KeyboardInterrupt:
+            progress.summary_interrupted()
+            sys.exit(130)
+        progress.summary(outcome, len(instance.get_tasks(outcome.run_id)))
     sys.exit(0 if outcome.succeeded else 1)
 
 
@@ -223,11 +221,50 @@ def assets() -> None:
 def assets_list(
     module: str | None, file: str | None, attribute: str | None, select: str | None
 ) -> None:
-    """Print every asset key, one per line."""
+    """Print every asset key, one per line (of a code location, or else of the store)."""
+    if module is None and file is None:
+        from arco_flow.storage.instance import ArcoInstance
+
+        with ArcoInstance.get() as instance:
+            for record in instance.get_asset_records():
+                last = record.last_materialization
+                run = f"  last run {last.run_id}" if last else ""
+                click.echo(f"{record.asset_key.to_user_string()}{run}")
+        return
     defs = _load(module, file, attribute)
     graph = defs.resolve_asset_graph()
     keys = resolve_asset_selection(select, graph) if select else set(graph.keys)
     click.echo("\n".join(k.to_user_string() for k in sorted(keys)))
+
+
+@assets.command("show")
+@click.argument("key")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+def assets_show(key: str, limit: int) -> None:
+    """An asset's latest materialization and its history, from the embedded store."""
+    from arco_flow.storage.instance import ArcoInstance
+
+    asset_key = AssetKey.from_user_string(key)
+    with ArcoInstance.get() as instance:
+        history = instance.get_materialization_history(asset_key, limit=limit)
+        if not history:
+            known = [k.to_user_string() for k in instance.get_asset_keys()]
+            raise NotFoundError(
+                f"asset {key!r} has no materialization in this store.{did_you_mean(key, known)} "
+                "Materialize it first, or check ARCO_HOME."
+            )
+        click.echo(f"asset {key}: {len(history)} latest materialization(s), newest first")
+        for record in history:
+            partition = f" [{record.partition_key}]" if record.partition_key else ""
+            meta = ", ".join(
+                f"{name}={value.get('value') if isinstance(value, dict) else value}"
+                for name, value in sorted(record.metadata.items())
+            )
+            click.echo(f"  run {record.run_id} task {record.task_id}{partition}  {meta[:120]}")
+
+
+cli.add_command(runs)
+cli.add_command(store)
 
 
 def main() -> None:

@@ -80,6 +80,14 @@ class RunProgress:
         elif isinstance(event, AssetMaterialized):
             self.materialized += 1
 
+    def summary_interrupted(self) -> None:
+        """Says what to do after Ctrl-C stopped the coordinator."""
+        self._progress.stop()
+        self.console.print(
+            "[yellow]interrupted[/]: the run is left as it was; `arco-flow runs list` shows "
+            "it, and `arco-flow runs resume RUN_ID` finishes it"
+        )
+
     def summary(self, outcome: RunOutcome, task_count: int) -> None:
         """Prints the run's end and the stack of each failure."""
         self._progress.stop()

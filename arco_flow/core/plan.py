@@ -19,7 +19,7 @@ from arco_flow.core.graph import AssetGraph, find_cycle
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.manifest import Manifest
 
-__all__ = ["Plan", "PlanPartition", "Task", "build_plan", "plan_to_data"]
+__all__ = ["Plan", "PlanPartition", "Task", "build_plan", "plan_from_data", "plan_to_data"]
 
 PLAN_FORMAT_VERSION = 1
 
@@ -183,6 +183,37 @@ def plan_to_data(plan: Plan) -> dict[str, Any]:
         "partition": _partition_data(plan.partition),
         "tasks": [_task_data(task) for task in plan.tasks],
     }
+
+
+def plan_from_data(data: Mapping[str, Any]) -> Plan:
+    """Rebuilds a plan from `plan_to_data` output (a resuming coordinator reads it back)."""
+    partition_data = data.get("partition")
+    partition = (
+        None
+        if partition_data is None
+        else PlanPartition(
+            key=partition_data[0], range_start=partition_data[1], range_end=partition_data[2]
+        )
+    )
+    tasks = tuple(
+        Task(
+            task_id=task_id,
+            node=node,
+            asset_keys=tuple(AssetKey.from_user_string(key) for key in keys),
+            deps=tuple(deps),
+            stage=stage,
+            partition=partition,
+        )
+        for task_id, node, keys, deps, stage in data["tasks"]
+    )
+    return Plan(
+        plan_id=data["plan_id"],
+        manifest_fingerprint=data["manifest"],
+        run_config_fingerprint=data["run_config"],
+        tasks=tasks,
+        asset_keys=tuple(sorted({key for task in tasks for key in task.asset_keys})),
+        partition=partition,
+    )
 
 
 def _task_data(task: Task) -> list[Any]:

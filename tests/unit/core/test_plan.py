@@ -109,3 +109,14 @@ def layered(draw):
 def test_plan_id_is_unchanged_when_assets_are_declared_in_another_order(pair):
     original, shuffled = pair
     assert plan_for(original).plan_id == plan_for(list(shuffled)).plan_id
+
+
+def test_plan_data_round_trips():
+    from arco_flow.core.plan import plan_from_data
+
+    plan = plan_for(
+        [asset("c", "b"), asset("b", "a"), asset("a")], partition=PlanPartition(key="2024-01-01")
+    )
+    again = plan_from_data(plan_to_data(plan))
+    assert again == plan
+    assert plan_to_data(again) == plan_to_data(plan)

@@ -1,0 +1,292 @@
+"""Operations on recorded runs: launch into an instance, resume, re-execute.
+
+Each loads the run's code location again (it is recorded with the run), so a run started
+by one process can be resumed or re-executed by another, after a crash included.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from arco_flow.core.errors import ArcoError, ExecutionError
+from arco_flow.core.events import EventRecord
+from arco_flow.core.keys import AssetKey
+from arco_flow.core.plan import plan_from_data
+from arco_flow.core.run_state import TaskStatus, restore_run_state
+from arco_flow.execution.coordinator import RunOutcome
+from arco_flow.execution.launcher import Executor, PreparedRun, prepare_run, run_prepared
+from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
+from arco_flow.sdk.definitions import Definitions
+from arco_flow.sdk.fs_io_manager import FilesystemIOManager
+from arco_flow.sdk.jobs import JobDefinition
+from arco_flow.storage.instance import ArcoInstance
+from arco_flow.storage.records import RunRecord, RunStatus
+from arco_flow.worker.code_location import load_definitions
+
+__all__ = [
+    "coordinator_is_alive",
+    "launch_into_instance",
+    "reexecute_run",
+    "resume_run",
+]
+
+_TERMINAL = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED})
+
+Loader = Callable[[Mapping[str, Any]], Definitions]
+
+
+def _load(code_location: Mapping[str, Any]) -> Definitions:
+    if not code_location:
+        raise ExecutionError(
+            "the run was launched from definitions built in a Python process (no module or "
+            "file was recorded), so no other process can load them; resume it from code"
+        )
+    return load_definitions(
+        module=code_location.get("module"),
+        file=code_location.get("file"),
+        attribute=code_location.get("attribute"),
+    )
+
+
+def _in_process_resources(
+    definitions: Definitions, executor: Executor, instance: ArcoInstance
+) -> dict[str, Any]:
+    if executor != "in_process" or DEFAULT_IO_MANAGER_KEY in definitions.resources:
+        return {}
+    if instance.storage_dir is None:
+        raise ExecutionError(
+            "the instance has no storage folder; bind an IO manager to 'io_manager'"
+        )
+    return {DEFAULT_IO_MANAGER_KEY: FilesystemIOManager(base_dir=instance.storage_dir)}
+
+
+def launch_into_instance(
+    job: JobDefinition,
+    instance: ArcoInstance,
+    *,
+    code_location: Mapping[str, str] | None,
+    executor: Executor = "process_pool",
+    run_config: Any = None,
+    asset_selection: Any = None,
+    max_concurrent: int | None = None,
+    tags: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
+    run_id: str | None = None,
+    on_planned: Callable[[PreparedRun], None] | None = None,
+    on_record: Callable[[EventRecord], None] | None = None,
+) -> RunOutcome:
+    """Plans and runs `job` (or a selection of it), recording into `instance`.
+
+    Values go to the instance's storage folder unless an IO manager is bound. The run
+    can be canceled from another process (`ArcoInstance.request_cancel`).
+    """
+    prepared = prepare_run(
+        job,
+        run_config=run_config,
+        resources=_in_process_resources(job.definitions, executor, instance),
+        asset_selection=asset_selection,
+    )
+    if on_planned is not None:
+        on_planned(prepared)
+    return _run(
+        prepared,
+        instance,
+        executor=executor,
+        code_location=code_location,
+        max_concurrent=max_concurrent,
+        tags=tags,
+        parent_run_id=parent_run_id,
+        run_id=run_id,
+        on_record=on_record,
+    )
+
+
+def _run(
+    prepared: PreparedRun,
+    instance: ArcoInstance,
+    *,
+    executor: Executor,
+    code_location: Mapping[str, str] | None,
+    max_concurrent: int | None,
+    tags: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
+    run_id: str | None = None,
+    on_record: Callable[[EventRecord], None] | None = None,
+    restored: Any = None,
+) -> RunOutcome:
+    holder: dict[str, str] = {}
+
+    def on_any_record(record: EventRecord) -> None:
+        holder.setdefault("run_id", record.event.run_id)
+        if on_record is not None:
+            on_record(record)
+
+    def cancel_requested() -> bool:
+        current = holder.get("run_id")
+        return current is not None and instance.is_cancel_requested(current)
+
+    return run_prepared(
+        prepared,
+        sink=instance,
+        executor=executor,
+        code_location=code_location,
+        storage_dir=instance.storage_dir,
+        max_concurrent=max_concurrent,
+        run_id=run_id,
+        parent_run_id=parent_run_id,
+        tags=tags,
+        on_record=on_any_record,
+        instance=instance,
+        cancel_requested=cancel_requested,
+        restored=restored,
+    )
+
+
+def coordinator_is_alive(coordinator: Mapping[str, Any]) -> bool:
+    """Whether a run's recorded coordinator process still runs (on this host)."""
+    pid = coordinator.get("pid")
+    if coordinator.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _prepared_from_record(
+    run: RunRecord, definitions: Definitions, executor: Executor, instance: ArcoInstance
+) -> PreparedRun:
+    resources = _in_process_resources(definitions, executor, instance)
+    if resources:
+        definitions = Definitions(
+            assets=definitions.assets,
+            jobs=definitions.jobs,
+            resources={**definitions.resources, **resources},
+            asset_checks=definitions.asset_checks,
+        )
+    job = definitions.resolve_job_def(run.job_name)
+    plan = plan_from_data(run.plan)
+    return PreparedRun(definitions=definitions, job=job, plan=plan, run_config=dict(run.run_config))
+
+
+def resume_run(
+    instance: ArcoInstance,
+    run_id: str,
+    *,
+    force: bool = False,
+    loader: Loader = _load,
+    on_record: Callable[[EventRecord], None] | None = None,
+) -> RunOutcome:
+    """Takes over a run whose coordinator stopped, and carries it to its end.
+
+    Attempts that were running are failed as lost and retried by their policy; what
+    succeeded is kept (its values are read back through the IO managers).
+
+    Raises:
+        NotFoundError: no such run.
+        ExecutionError: the run already ended, or its coordinator still runs (unless
+            `force`).
+    """
+    run = instance.get_run(run_id)
+    if run.status in _TERMINAL:
+        raise ExecutionError(
+            f"run {run_id} already ended ({run.status.value}); to run its tasks again use "
+            f"`arco-flow runs reexecute {run_id} --from-failure`"
+        )
+    if not force and coordinator_is_alive(run.coordinator):
+        raise ExecutionError(
+            f"run {run_id} is still coordinated by process {run.coordinator.get('pid')} on "
+            "this host; wait for it, cancel the run, or pass --force if that process is stuck"
+        )
+    executor: Executor = "process_pool" if run.executor == "process_pool" else "in_process"
+    prepared = _prepared_from_record(run, loader(run.code_location), executor, instance)
+    if prepared.plan.plan_id != run.plan_id:
+        raise ExecutionError(f"run {run_id}'s recorded plan does not match its plan id")
+    restored = restore_run_state(prepared.plan, [r.event for r in instance.all_logs(run_id)])
+    return _run(
+        prepared,
+        instance,
+        executor=executor,
+        code_location=run.code_location,
+        max_concurrent=run.max_concurrent,
+        tags=run.tags,
+        parent_run_id=run.parent_run_id,
+        run_id=run_id,
+        on_record=on_record,
+        restored=restored,
+    )
+
+
+def reexecute_run(
+    instance: ArcoInstance,
+    run_id: str,
+    *,
+    from_failure: bool = False,
+    selection: str | None = None,
+    task_id: str | None = None,
+    executor: Executor | None = None,
+    max_concurrent: int | None = None,
+    loader: Loader = _load,
+    on_planned: Callable[[PreparedRun], None] | None = None,
+    on_record: Callable[[EventRecord], None] | None = None,
+) -> RunOutcome:
+    """Runs part of a finished run again, as a new run linked to it.
+
+    Exactly one of: `from_failure` (the tasks that failed or never ran), `selection` (an
+    asset selection within the run's job), or `task_id` (one task alone). Successful
+    outputs of the parent are read back through the IO managers.
+
+    Raises:
+        NotFoundError: no such run or task.
+        ArcoError: not exactly one mode was given, or nothing is left to run.
+    """
+    if sum((from_failure, selection is not None, task_id is not None)) != 1:
+        raise ArcoError("re-execute with exactly one of --from-failure, --select or --task")
+    parent = instance.get_run(run_id)
+    if parent.status not in _TERMINAL:
+        raise ExecutionError(
+            f"run {run_id} has not ended ({parent.status.value}); re-execute it once it has, "
+            f"or resume it with `arco-flow runs resume {run_id}`"
+        )
+    chosen_executor: Executor = executor or (
+        "process_pool" if parent.executor == "process_pool" else "in_process"
+    )
+    definitions = loader(parent.code_location)
+    job = definitions.resolve_job_def(parent.job_name)
+    plan = plan_from_data(parent.plan)
+    keys: set[AssetKey] | str
+    if from_failure:
+        done = {
+            task.task_id
+            for task in instance.get_tasks(run_id)
+            if task.status is TaskStatus.SUCCEEDED
+        }
+        keys = {k for task in plan.tasks if task.task_id not in done for k in task.asset_keys}
+        if not keys:
+            raise ArcoError(f"every task of run {run_id} succeeded; nothing to re-execute")
+    elif task_id is not None:
+        keys = set(plan.task(task_id).asset_keys)
+    else:
+        assert selection is not None
+        keys = selection
+    return launch_into_instance(
+        job,
+        instance,
+        code_location=parent.code_location,
+        executor=chosen_executor,
+        run_config=parent.run_config,
+        asset_selection=sorted(keys) if isinstance(keys, set) else keys,
+        max_concurrent=max_concurrent or parent.max_concurrent,
+        tags=parent.tags,
+        parent_run_id=run_id,
+        on_planned=on_planned,
+        on_record=on_record,
+    )
