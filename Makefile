@@ -19,6 +19,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/arco-flow materialize -m examples.shop_analytics.definitions
+	$(BIN)/arco-flow runs show
 
 check: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/check

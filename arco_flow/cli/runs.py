@@ -86,10 +86,18 @@ def runs_list(statuses: Sequence[str], tags: Sequence[str], asset: str | None, l
 
 
 @runs.command("show")
-@click.argument("run_id")
-def runs_show(run_id: str) -> None:
-    """A run's status and its tasks (attempts, status, timing, usage, errors)."""
+@click.argument("run_id", required=False)
+def runs_show(run_id: str | None) -> None:
+    """A run's status and its tasks (attempts, status, timing, usage, errors).
+
+    Without RUN_ID, the newest run.
+    """
     with _instance() as instance:
+        if run_id is None:
+            newest = instance.get_runs(limit=1)
+            if not newest:
+                raise ArcoError("there are no runs yet; start one with `arco-flow materialize`")
+            run_id = newest[0].run_id
         run = instance.get_run(run_id)
         _print_run(run)
         for task in instance.get_tasks(run_id):

@@ -163,3 +163,28 @@ def test_resume_refuses_a_run_whose_coordinator_is_alive(tmp_path):
         (signals / "release").touch()
         run.communicate(timeout=60)
     assert run.returncode == 0
+
+
+def test_runs_cancel_stops_a_running_pool_run_and_ends_it_canceled(tmp_path):
+    home, signals = tmp_path / "home", tmp_path / "signals"
+    signals.mkdir()
+    module = tmp_path / "crashy.py"
+    module.write_text(textwrap.dedent(CODE))
+    run = arco(home, signals, "materialize", "-f", str(module), "--max-concurrent", "1")
+    wait_for(signals / "slow-started", run)
+    wait_for_started(home, "slow", run)
+    with ArcoInstance.get(home) as instance:
+        (live,) = instance.get_runs()
+    cancel = arco(home, signals, "runs", "cancel", live.run_id)
+    _, err = cancel.communicate(timeout=30)
+    assert cancel.returncode == 0, err
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 1
+    assert "CANCELED" in err
+    with ArcoInstance.get(home) as instance:
+        ended = instance.get_run(live.run_id)
+        assert ended.status is RunStatus.CANCELED
+        tasks = {task.task_id: task.status.value for task in instance.get_tasks(live.run_id)}
+        assert tasks["slow"] == "FAILED"
+        assert tasks["last"] == "SKIPPED"
+        assert instance.verify() == []
