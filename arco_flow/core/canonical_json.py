@@ -78,8 +78,9 @@ def _parse_int(literal: str) -> int | float:
 def _is_fast_path_safe(value: Any) -> bool:
     """Whether the C encoder gives the canonical bytes for `value`.
 
-    It does unless the value holds a float, an int past the double range, a non-string
-    key, an astral-plane key (sorted differently in UTF-16), or a type JSON lacks.
+    It does unless the value holds an int past the double range, a float whose Python
+    ``repr`` is not its ECMAScript form, a non-string key, an astral-plane key (sorted
+    differently in UTF-16), or a type JSON lacks.
     """
     stack = [value]
     pop = stack.pop
@@ -92,9 +93,16 @@ def _is_fast_path_safe(value: Any) -> bool:
             if -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
                 continue
             return False
+        if cls is float:
+            # Both forms are the shortest round-trip digits; they are written alike for a
+            # non-integral number between 1e-4 and 1e16 (no exponent, no trailing ".0").
+            magnitude = abs(item)
+            if 1e-4 <= magnitude < 1e16 and not item.is_integer():
+                continue
+            return False
         if cls is dict:
             for key in item:
-                if key.__class__ is not str or (key and max(key) > "\uffff"):
+                if key.__class__ is not str or (not key.isascii() and max(key) > "\uffff"):
                     return False
             stack.extend(item.values())
         elif cls is list or cls is tuple:

@@ -153,3 +153,21 @@ def test_fingerprint_is_sha256_of_the_canonical_bytes():
 
 def test_tuples_encode_as_arrays():
     assert canonical_json({"a": (1, 2)}) == '{"a":[1,2]}'
+
+
+@given(json_values)
+def test_the_fast_path_and_the_reference_encoder_agree(value):
+    from arco_flow.core.canonical_json import _encode
+
+    parts: list[str] = []
+    _encode(value, parts, "$")
+    assert canonical_json(value) == "".join(parts)
+
+
+@given(st.floats(min_value=-1e17, max_value=1e17, allow_nan=False))
+def test_floats_near_the_fast_path_bounds_match_the_reference(number):
+    from arco_flow.core.canonical_json import _encode
+
+    parts: list[str] = []
+    _encode({"x": [number, number / 3, number * 1e-9]}, parts, "$")
+    assert canonical_json({"x": [number, number / 3, number * 1e-9]}) == "".join(parts)
