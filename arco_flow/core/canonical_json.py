@@ -19,7 +19,13 @@ from typing import Any
 
 from arco_flow.core.errors import CanonicalJsonError
 
-__all__ = ["canonical_json", "canonical_json_bytes", "fingerprint", "loads"]
+__all__ = [
+    "canonical_json",
+    "canonical_json_bytes",
+    "fingerprint",
+    "has_plain_json_form",
+    "loads",
+]
 
 # The largest integer an IEEE double holds exactly; JCS numbers are doubles.
 _MAX_SAFE_INT = 2**53 - 1
@@ -30,16 +36,21 @@ _fast_encoder = json.JSONEncoder(
 _encode_string = json.encoder.encode_basestring  # C-accelerated
 
 
-def canonical_json(value: Any) -> str:
+def canonical_json(value: Any, *, plain: bool = False) -> str:
     """Returns the RFC 8785 canonical JSON text of `value`.
 
     Accepts dicts with string keys, lists, tuples, strings, booleans, None, ints within
     ±(2**53 - 1) and finite floats.
 
+    Args:
+        value: the value to encode.
+        plain: the caller guarantees `has_plain_json_form(value)` (it built the value from
+            checked parts), so the check is skipped.
+
     Raises:
         CanonicalJsonError: for any other value, naming where in `value` it sits.
     """
-    if _is_fast_path_safe(value):
+    if plain or _is_fast_path_safe(value):
         return _fast_encoder.encode(value)
     parts: list[str] = []
     _encode(value, parts, "$")
@@ -56,9 +67,20 @@ def canonical_json_bytes(value: Any) -> bytes:
         ) from error
 
 
-def fingerprint(value: Any) -> str:
-    """The SHA-256 hex digest of the canonical JSON of `value`."""
+def fingerprint(value: Any, *, plain: bool = False) -> str:
+    """The SHA-256 hex digest of the canonical JSON of `value` (see `canonical_json`)."""
+    if plain:
+        return hashlib.sha256(_fast_encoder.encode(value).encode("utf-8")).hexdigest()
     return hashlib.sha256(canonical_json_bytes(value)).hexdigest()
+
+
+def has_plain_json_form(value: Any) -> bool:
+    """Whether `json.dumps(sort_keys=True)` already writes `value` canonically.
+
+    True unless the value holds an int past the double range, a float whose Python form
+    differs from ECMAScript's, a non-string or astral-plane key, or a type JSON lacks.
+    """
+    return _is_fast_path_safe(value)
 
 
 def loads(text: str | bytes) -> Any:

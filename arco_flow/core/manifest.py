@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from arco_flow.core.canonical_json import fingerprint
+from arco_flow.core.canonical_json import fingerprint, has_plain_json_form
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.retry import RetryPolicy, retry_policy_from_data, retry_policy_to_data
 
@@ -92,7 +92,27 @@ class Manifest:
     @cached_property
     def fingerprint(self) -> str:
         """SHA-256 of the manifest's canonical JSON."""
-        return fingerprint(manifest_to_data(self))
+        data = manifest_to_data(self)
+        # Keys, node names and deps are validated names; only user-given parts (tags,
+        # metadata, numbers) can need the careful encoder, so only they are checked.
+        plain = (
+            all(map(_has_plain_user_parts, self.assets))
+            and has_plain_json_form(data["jobs"])
+            and has_plain_json_form(data["checks"])
+            and has_plain_json_form(data["resources"])
+        )
+        return fingerprint(data, plain=plain)
+
+
+def _has_plain_user_parts(asset: ManifestAsset) -> bool:
+    # Strings are always written canonically; only numbers and user dict keys may not be.
+    if asset.timeout_s is not None or asset.retry_policy is not None:
+        return False
+    return (
+        (not asset.tags or has_plain_json_form(dict(asset.tags)))
+        and (not asset.metadata or has_plain_json_form(dict(asset.metadata)))
+        and (not asset.partitions or has_plain_json_form(dict(asset.partitions)))
+    )
 
 
 def _key_data(key: AssetKey) -> list[str]:

@@ -147,11 +147,11 @@ def build_plan(
             task_id=node + suffix,
             node=node,
             asset_keys=tuple(keys_by_node[node]),  # appended in graph (sorted) order
-            deps=tuple(sorted(dep + suffix for dep in node_deps[node])),
+            deps=tuple(sorted([dep + suffix for dep in deps] if suffix else deps)),
             stage=stage_of[node],
             partition=partition,
         )
-        for node in keys_by_node
+        for node, deps in ((node, node_deps[node]) for node in keys_by_node)
     ]
     tasks.sort(key=lambda task: (task.stage, task.task_id))
     run_config_fingerprint = fingerprint(dict(run_config or {}))
@@ -164,7 +164,8 @@ def build_plan(
         "tasks": [_task_data(task) for task in tasks],
     }
     return Plan(
-        plan_id=fingerprint(body),
+        # The body holds only strings and ints we built: its JSON is canonical as written.
+        plan_id=fingerprint(body, plain=True),
         manifest_fingerprint=manifest.fingerprint,
         run_config_fingerprint=run_config_fingerprint,
         tasks=tuple(tasks),

@@ -22,6 +22,7 @@ __all__ = ["AssetsDefinition", "InputBinding", "NodeHandle", "OutputBinding"]
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
 _NO_KEYS: frozenset[str] = frozenset()
+_DEFAULT_NEEDS: frozenset[str] = frozenset({DEFAULT_IO_MANAGER_KEY})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +127,23 @@ class AssetsDefinition:
         self.backfill_policy = backfill_policy
         self.check_specs = tuple(check_specs)
         self.timeout_s = timeout_s
+
+    @property
+    def needed_resource_keys(self) -> frozenset[str]:
+        """Every resource key a run of this definition needs: its own and its IO managers'."""
+        outputs = self.outputs
+        if (
+            not self.required_resource_keys
+            and len(outputs) == 1
+            and outputs[0].io_manager_key == DEFAULT_IO_MANAGER_KEY
+            and not any(binding.input_manager_key for binding in self.inputs)
+        ):
+            return _DEFAULT_NEEDS
+        return (
+            self.required_resource_keys
+            | {output.io_manager_key for output in outputs}
+            | {b.input_manager_key for b in self.inputs if b.input_manager_key}
+        )
 
     def _spec_index(self) -> dict[AssetKey, AssetSpec]:
         # Built on first use: most definitions are never asked, and 10,000 assets would

@@ -70,6 +70,8 @@ def _analyze_body(fn: Callable[..., Any], where: str) -> BodySignature:
             f"{where}: the body takes *args or **kwargs; name each input as a parameter"
         )
     names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    if not names and not fn.__annotations__:
+        return _NO_PARAMETERS  # the common case of a source asset: nothing to bind
     annotations = _annotations(fn) if fn.__annotations__ else {}
     config_class = _loaded_class("arco_flow.sdk.config", "Config")
     resource_class = _loaded_class("arco_flow.sdk.resources", "ConfigurableResource")
@@ -122,6 +124,8 @@ def _bind_inputs(
     ins: Mapping[str, AssetIn] | None,
     where: str,
 ) -> list[InputBinding]:
+    if not ins and not signature.input_params:
+        return []
     ins = dict(ins or {})
     unknown = sorted(set(ins) - set(signature.input_params))
     if unknown:
@@ -284,20 +288,22 @@ def asset(
             asset_key = AssetKey(name or fn.__name__)
             if key_prefix is not None:
                 asset_key = asset_key.with_prefix(key_prefix)
-        where = f"asset {asset_key.to_user_string()!r}"
-        node_name = "__".join(asset_key.path).replace("-", "_").replace(".", "_")
+        where = f"asset {'/'.join(asset_key)!r}"
+        node_name = "__".join(asset_key)
+        if "-" in node_name or "." in node_name:
+            node_name = node_name.replace("-", "_").replace(".", "_")
         signature = _analyze_body(fn, where)
         inputs = _bind_inputs(signature, ins, where)
         all_deps: list[Any] = [
             AssetDep(binding.key, partition_mapping=binding.partition_mapping) for binding in inputs
         ]
         if deps is not None:
-            if isinstance(deps, str | AssetKey):
+            if deps.__class__ is str or isinstance(deps, AssetKey):
                 raise DefinitionError(f"{where}: deps must be a list, e.g. deps=[{deps!r}]")
             all_deps.extend(deps)
-        all_kinds = set(kinds or ())
+        all_kinds: Iterable[str] | None = kinds
         if compute_kind:
-            all_kinds.add(compute_kind)
+            all_kinds = {*(kinds or ()), compute_kind}
         spec = AssetSpec(
             asset_key,
             deps=all_deps,

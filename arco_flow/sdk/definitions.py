@@ -272,9 +272,9 @@ class Definitions:
         problems = []
         available = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
         for item in self._assets_defs:
-            needed = set(item.required_resource_keys)
-            needed.update(output.io_manager_key for output in item.outputs)
-            needed.update(b.input_manager_key for b in item.inputs if b.input_manager_key)
+            needed = item.needed_resource_keys
+            if needed <= available:
+                continue
             for key in sorted(needed - available):
                 guess = did_you_mean(key, available)
                 problems.append(

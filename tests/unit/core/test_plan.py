@@ -120,3 +120,20 @@ def test_plan_data_round_trips():
     again = plan_from_data(plan_to_data(plan))
     assert again == plan
     assert plan_to_data(again) == plan_to_data(plan)
+
+
+def test_manifest_fingerprint_is_the_canonical_one_whatever_the_encoder_path():
+    from arco_flow.core.canonical_json import fingerprint
+    from arco_flow.core.manifest import manifest_to_data
+    from arco_flow.core.retry import RetryPolicy
+
+    plain = Manifest(assets=(asset("a"), asset("b", "a", tags={"k": "v"})))
+    careful = Manifest(
+        assets=(
+            asset("a", metadata={"x": {"type": "float", "value": 1.0}}, timeout_s=2.0),
+            asset("b", "a", retry_policy=RetryPolicy(max_retries=1, delay=0.5)),
+            asset("c", tags={"\U0001f600": "astral", "\ufb01": "bmp"}),
+        )
+    )
+    for manifest in (plain, careful):
+        assert manifest.fingerprint == fingerprint(manifest_to_data(manifest))
