@@ -259,6 +259,25 @@ class AssetGraph:
         """The stage number of every key."""
         return {key: number for number, stage in enumerate(self.stages) for key in stage}
 
+    @property
+    def position_of(self) -> Mapping[AssetKey, int]:
+        """Key -> position in `keys` (read-only by convention: the planner's hot path)."""
+        return self._index
+
+    @cached_property
+    def external_positions(self) -> frozenset[int]:
+        """Positions of the assets that cannot be materialized (external specs)."""
+        return frozenset(p for p, asset in enumerate(self._assets) if not asset.is_executable)
+
+    @cached_property
+    def keys_by_shared_node(self) -> dict[str, list[AssetKey]]:
+        """For each node that materializes several executable assets: their keys, sorted."""
+        by_node: dict[str, list[AssetKey]] = {}
+        for asset in self._assets:
+            if asset.is_executable:
+                by_node.setdefault(asset.node, []).append(asset.key)
+        return {node: keys for node, keys in by_node.items() if len(keys) > 1}
+
     @cached_property
     def topological_positions(self) -> tuple[int, ...]:
         """Every asset's index, parents before children (stage by stage, in key order)."""

@@ -240,6 +240,15 @@ def _partition_label(partition: PlanPartition) -> str:
 
 
 def _validated_selection(graph: AssetGraph, selection: Collection[AssetKey]) -> list[int]:
+    index = graph.position_of
+    try:
+        found = sorted(map(index.__getitem__, selection))  # the loop runs in C
+    except KeyError:
+        found = None  # an unknown key: collect every problem below
+    if found is not None:
+        external = graph.external_positions
+        if not external or external.isdisjoint(found):
+            return found
     problems: list[str] = []
     positions: list[int] = []
     assets = graph.assets
@@ -264,11 +273,9 @@ def _validated_selection(graph: AssetGraph, selection: Collection[AssetKey]) -> 
 def _check_subsets(graph: AssetGraph, keys_by_node: Mapping[str, list[AssetKey]]) -> None:
     """A node whose assets cannot be subset must be selected whole."""
     problems: list[str] = []
-    members: dict[str, list[AssetKey]] = {}
-    for asset in graph.assets:
-        if asset.node in keys_by_node and asset.is_executable:
-            members.setdefault(asset.node, []).append(asset.key)
-    for node, keys in keys_by_node.items():
+    members = graph.keys_by_shared_node
+    for node in members.keys() & keys_by_node.keys():
+        keys = keys_by_node[node]
         everything = members[node]
         if len(keys) == len(everything):
             continue
