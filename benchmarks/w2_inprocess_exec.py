@@ -31,6 +31,8 @@ import resource
 import time
 
 T_START = time.perf_counter()
+import _common  # noqa: E402  # the scripts' folder is on sys.path
+
 import arco_flow as af  # noqa: E402
 
 materialize = af.materialize  # loads the execution layer: part of the import
@@ -38,29 +40,7 @@ T_IMPORTED = time.perf_counter()
 
 
 def check(ok, message):
-    """A result check that `python -O` does not remove."""
-    if not ok:
-        raise SystemExit(f"W2 check failed: {message}")
-
-
-def build_assets(shape, n):
-    @af.asset(name="a_0")
-    def _root():
-        return 0
-
-    assets = [_root]
-    for i in range(1, n):
-        parent = f"a_{i - 1}" if shape == "chain" else "a_0"
-
-        def _mk(i, parent):
-            @af.asset(name=f"a_{i}", ins={"x": af.AssetIn(key=parent)})
-            def _f(x):
-                return x + 1
-
-            return _f
-
-        assets.append(_mk(i, parent))
-    return assets
+    _common.check(ok, message, "W2")
 
 
 def main():
@@ -73,7 +53,7 @@ def main():
     os.environ.pop("ARCO_HOME", None)
 
     t0 = time.perf_counter()
-    assets = build_assets(args.shape, args.n)
+    assets = _common.build_chain_or_fanout(af, args.shape, args.n)
     t1 = time.perf_counter()
     result = materialize(assets)
     t2 = time.perf_counter()

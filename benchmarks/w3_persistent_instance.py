@@ -26,6 +26,8 @@ import tempfile
 import time
 
 T_START = time.perf_counter()
+import _common  # noqa: E402  # the scripts' folder is on sys.path
+
 import arco_flow as af  # noqa: E402
 
 materialize, ArcoInstance = af.materialize, af.ArcoInstance  # part of the import
@@ -33,42 +35,7 @@ T_IMPORTED = time.perf_counter()
 
 
 def check(ok, message):
-    """A result check that `python -O` does not remove."""
-    if not ok:
-        raise SystemExit(f"W3 check failed: {message}")
-
-
-def build_assets(shape, n):
-    @af.asset(name="a_0")
-    def _root():
-        return 0
-
-    assets = [_root]
-    for i in range(1, n):
-        parent = f"a_{i - 1}" if shape == "chain" else "a_0"
-
-        def _mk(i, parent):
-            @af.asset(name=f"a_{i}", ins={"x": af.AssetIn(key=parent)})
-            def _f(x):
-                return x + 1
-
-            return _f
-
-        assets.append(_mk(i, parent))
-    return assets
-
-
-def dir_size(path):
-    total = 0
-    files = 0
-    for root, _dirs, names in os.walk(path):
-        for name in names:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-                files += 1
-            except OSError:
-                pass
-    return total, files
+    _common.check(ok, message, "W3")
 
 
 def main():
@@ -81,7 +48,7 @@ def main():
     os.environ["ARCO_HOME"] = home
     try:
         t0 = time.perf_counter()
-        assets = build_assets(args.shape, args.n)
+        assets = _common.build_chain_or_fanout(af, args.shape, args.n)
         t1 = time.perf_counter()
         instance = ArcoInstance.get()
         t2 = time.perf_counter()
@@ -96,11 +63,13 @@ def main():
         stored = instance.get_asset_records()
         check(len(stored) == args.n, f"{len(stored)} asset records in the store")
         instance.dispose()
-        size, nfiles = dir_size(home)
+        size, nfiles = _common.dir_size(home)
         breakdown = {}
         for entry in sorted(os.listdir(home)):
             path = os.path.join(home, entry)
-            breakdown[entry] = dir_size(path)[0] if os.path.isdir(path) else os.path.getsize(path)
+            breakdown[entry] = (
+                _common.dir_size(path)[0] if os.path.isdir(path) else os.path.getsize(path)
+            )
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

@@ -17,10 +17,8 @@ at most max_concurrent tasks at once, all other settings at their defaults. Valu
 are pickled by a FilesystemIOManager that the workers bind under a fresh temporary
 directory (the dispatcher's storage_dir), removed at the end.
 
-The run is driven by the RunCoordinator directly: ArcoInstance and its SQLite event
-store are not there yet, so the run's events are kept in memory (a ListSink behind
-the RunRecorder), and storage_bytes counts the stored values only. When the instance
-lands, this script records into it, as W3 does.
+The run records into the default persistent store, as W3 does: a fresh temporary
+directory is ARCO_HOME, holding the SQLite event store and the values' storage/.
 
 The workers find the definitions by loading this very file (code location
 {"file": <this file>, "attribute": "defs"}); `defs` is rebuilt from the environment
@@ -28,10 +26,9 @@ that main() sets before the pool starts, as Dagster rebuilds its job from
 reconstructable_args.
 
 Timed:
-  setup_s    the definitions, the plan, the temporary directory and the dispatcher
-             exist (no worker process is started yet)
-  execute_s  RunCoordinator.run() and closing the pool: every worker process started,
-             every task done, the run marked as succeeded, every worker exited
+  setup_s    the definitions and the instance exist
+  execute_s  launching the run on the process pool: planning, every worker process
+             started, every task done, the run marked as succeeded, every worker exited
   per_step_s execute_s / N (wall time per step at 2-way concurrency, not CPU time)
 Also reported: children_cpu_s and peak_rss_children_mb from RUSAGE_CHILDREN (the
 worker processes, waited for by the pool's close()).
@@ -48,11 +45,12 @@ import tempfile
 import time
 
 T_START = time.perf_counter()
+import _common  # noqa: E402  # the scripts' folder is on sys.path
+
 import arco_flow as af  # noqa: E402
 from arco_flow.core.events import AssetMaterialized  # noqa: E402
-from arco_flow.execution.coordinator import RunCoordinator  # noqa: E402
-from arco_flow.execution.process_pool import ProcessPoolDispatcher  # noqa: E402
-from arco_flow.execution.recorder import ListSink, RunRecorder  # noqa: E402
+from arco_flow.execution.run_operations import launch_into_instance  # noqa: E402
+from arco_flow.storage.instance import ArcoInstance  # noqa: E402
 
 T_IMPORTED = time.perf_counter()
 
@@ -60,9 +58,7 @@ LOCATION_ENV = "ARCO_BENCH_W4_GRAPH"
 
 
 def check(ok, message):
-    """A result check that `python -O` does not remove."""
-    if not ok:
-        raise SystemExit(f"W4 check failed: {message}")
+    _common.check(ok, message, "W4")
 
 
 def build_assets(shape, n):
@@ -109,19 +105,6 @@ _GRAPH = os.environ.get(LOCATION_ENV)
 defs = make_definitions(*json.loads(_GRAPH)) if _GRAPH else None
 
 
-def dir_size(path):
-    total = 0
-    files = 0
-    for root, _dirs, names in os.walk(path):
-        for nm in names:
-            try:
-                total += os.path.getsize(os.path.join(root, nm))
-                files += 1
-            except OSError:
-                pass
-    return total, files
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shape", choices=["independent", "chain"], required=True)
@@ -135,37 +118,22 @@ def main():
         t0 = time.perf_counter()
         os.environ[LOCATION_ENV] = json.dumps([args.shape, args.n])
         definitions = make_definitions(args.shape, args.n)
-        graph = definitions.resolve_asset_graph()
-        plan = af.build_plan(definitions.manifest, graph, set(graph.keys))
-        sink = ListSink(time.time)
-        recorder = RunRecorder(sink)
-        pool = ProcessPoolDispatcher(
-            {"file": os.path.abspath(__file__), "attribute": "defs"},
-            emit=recorder.record,
-            max_workers=args.max_concurrent,
-            storage_dir=os.path.join(home, "storage"),
-        )
-        coordinator = RunCoordinator(
-            run_id="w4",
-            plan=plan,
-            dispatcher=pool,
-            recorder=recorder,
-            max_concurrent=args.max_concurrent,
+        instance = ArcoInstance.get(home)
+        t1 = time.perf_counter()
+        outcome = launch_into_instance(
+            definitions.resolve_implicit_global_asset_job_def(),
+            instance,
             code_location={"file": os.path.abspath(__file__), "attribute": "defs"},
             executor="process_pool",
+            max_concurrent=args.max_concurrent,
         )
-        t1 = time.perf_counter()
-        try:
-            outcome = coordinator.run()
-            pool.end_run("w4")
-        finally:
-            pool.close()
         t2 = time.perf_counter()
 
-        events = [record.event for record in sink.records]
+        events = [record.event for record in instance.all_logs(outcome.run_id)]
         mats = [e for e in events if isinstance(e, AssetMaterialized)]
+        tasks = instance.get_tasks(outcome.run_id)
         check(outcome.succeeded, f"the run failed: {outcome.first_failure}")
-        check(len(plan.tasks) == args.n, f"{len(plan.tasks)} plan steps")
+        check(len(tasks) == args.n, f"{len(tasks)} tasks")
         check(len(mats) == args.n, f"{len(mats)} materializations")
         check(
             {m.asset_key.to_user_string() for m in mats} == {f"a_{i}" for i in range(args.n)},
@@ -176,7 +144,8 @@ def main():
                 value = pickle.load(stored)
             expected = i  # independent: its index; chain: a_0 = 0, then + 1 per step
             check(value == expected, f"a_{i} = {value!r}, expected {expected}")
-        size, nfiles = dir_size(home)
+        instance.dispose()
+        size, nfiles = _common.dir_size(home)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

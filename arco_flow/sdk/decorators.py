@@ -263,7 +263,8 @@ def asset(
         owners: people or teams owning the asset.
         kinds: technologies the asset uses (``{"pandas", "duckdb"}``).
         compute_kind: Dagster's older single kind; added to `kinds`.
-        timeout_s: seconds an attempt may run before it is failed.
+        timeout_s: seconds an attempt may run before it is killed and failed (enforced by
+            the process_pool executor; an in-process attempt cannot be interrupted).
         **unsupported: Dagster arguments that Arco Flow does not take; raises.
 
     Returns:

@@ -32,7 +32,56 @@ class StoredValueNotFoundError(ArcoError, LookupError):
     code = "ARCO710"
 
 
-class OutputContext:
+class _IOContext:
+    """What output and input contexts share: the asset, its partition, resources, log."""
+
+    def __init__(
+        self,
+        *,
+        asset_key: AssetKey,
+        definition_metadata: Mapping[str, Any] | None,
+        partition_key: str | None,
+        resources: Mapping[str, Any] | None,
+        log: ContextLogger | None,
+    ) -> None:
+        self.asset_key = asset_key
+        self.definition_metadata = dict(definition_metadata or {})
+        self._partition_key = partition_key
+        self.resources = Resources(resources or {})
+        self.log = log or ContextLogger()
+
+    def _describe(self) -> str:
+        return f"asset {self.asset_key.to_user_string()!r}"
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The definition metadata (Dagster's older name)."""
+        return self.definition_metadata
+
+    @property
+    def has_asset_key(self) -> bool:
+        """Always True: every value here belongs to an asset."""
+        return True
+
+    @property
+    def has_partition_key(self) -> bool:
+        """Whether the value is for one partition."""
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        """The partition being stored or loaded."""
+        if self._partition_key is None:
+            raise ArcoError(f"{self._describe()} has no partition in this run")
+        return self._partition_key
+
+    @property
+    def asset_partition_key(self) -> str:
+        """Dagster's name for `partition_key`."""
+        return self.partition_key
+
+
+class OutputContext(_IOContext):
     """What an IO manager knows of an output it stores."""
 
     def __init__(
@@ -47,42 +96,17 @@ class OutputContext:
         resources: Mapping[str, Any] | None = None,
         log: ContextLogger | None = None,
     ) -> None:
-        self.asset_key = asset_key
+        super().__init__(
+            asset_key=asset_key,
+            definition_metadata=definition_metadata,
+            partition_key=partition_key,
+            resources=resources,
+            log=log,
+        )
         self.name = name
         self.run_id = run_id
         self.step_key = node_name
-        self.definition_metadata = dict(definition_metadata or {})
-        self._partition_key = partition_key
-        self.resources = Resources(resources or {})
-        self.log = log or ContextLogger()
         self._added: dict[str, Any] = {}
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """The output's definition metadata (Dagster's older name)."""
-        return self.definition_metadata
-
-    @property
-    def has_asset_key(self) -> bool:
-        """Always True: every output here belongs to an asset."""
-        return True
-
-    @property
-    def has_partition_key(self) -> bool:
-        """Whether the output is for one partition."""
-        return self._partition_key is not None
-
-    @property
-    def partition_key(self) -> str:
-        """The partition being stored."""
-        if self._partition_key is None:
-            raise ArcoError(f"output of {self.asset_key.to_user_string()!r} has no partition")
-        return self._partition_key
-
-    @property
-    def asset_partition_key(self) -> str:
-        """Dagster's name for `partition_key`."""
-        return self.partition_key
 
     def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
         """Adds metadata to the materialization being recorded."""
@@ -99,7 +123,7 @@ class OutputContext:
         return [*parts, self._partition_key] if self._partition_key is not None else parts
 
 
-class InputContext:
+class InputContext(_IOContext):
     """What an IO manager knows of an input it loads."""
 
     def __init__(
@@ -113,35 +137,18 @@ class InputContext:
         resources: Mapping[str, Any] | None = None,
         log: ContextLogger | None = None,
     ) -> None:
+        super().__init__(
+            asset_key=asset_key,
+            definition_metadata=definition_metadata,
+            partition_key=partition_key,
+            resources=resources,
+            log=log,
+        )
         self.name = name
-        self.asset_key = asset_key
         self.upstream_output = upstream_output
-        self.definition_metadata = dict(definition_metadata or {})
-        self._partition_key = partition_key
-        self.resources = Resources(resources or {})
-        self.log = log or ContextLogger()
 
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """The input's metadata (Dagster's older name)."""
-        return self.definition_metadata
-
-    @property
-    def has_asset_key(self) -> bool:
-        """Always True: every input here comes from an asset."""
-        return True
-
-    @property
-    def has_partition_key(self) -> bool:
-        """Whether the input is for one partition."""
-        return self._partition_key is not None
-
-    @property
-    def partition_key(self) -> str:
-        """The upstream partition being loaded."""
-        if self._partition_key is None:
-            raise ArcoError(f"input {self.name!r} has no partition")
-        return self._partition_key
+    def _describe(self) -> str:
+        return f"input {self.name!r}"
 
     def get_asset_identifier(self) -> list[str]:
         """The upstream key's parts, plus the partition when there is one."""
