@@ -309,12 +309,13 @@ class AssetSelection(ABC):
         cache = resolved_graph.selection_cache
         cache_key = (self, allow_missing)
         cached = cache.get(cache_key)
-        if cached is None:
-            cached = frozenset(self._resolve(_Resolution(resolved_graph, allow_missing)))
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[cache_key] = cached
-        return set(cached)
+        if cached is not None:
+            return set(cached)
+        resolved = self._resolve(_Resolution(resolved_graph, allow_missing))
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[cache_key] = frozenset(resolved)
+        return resolved  # a fresh set: the cache keeps its own frozen copy
 
     def to_selection_str(self) -> str:
         """The string form, which `from_string` parses back to an equivalent selection.
