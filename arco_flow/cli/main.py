@@ -7,7 +7,6 @@ one clear message (exit code 2); a run that fails exits with 1.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -53,12 +52,6 @@ def _plan(defs: Definitions, select: str | None, run_config: dict[str, Any]) -> 
             f"the selection {select!r} matches no asset; `arco-flow assets list` shows the keys"
         )
     return build_plan(defs.manifest, graph, keys, run_config=run_config)
-
-
-def _arco_home() -> Path:
-    """ARCO_HOME, or ``~/.arco_flow``: where local runs keep their data."""
-    configured = os.environ.get("ARCO_HOME")
-    return Path(configured) if configured else Path.home() / ".arco_flow"
 
 
 def _read_config(path: str | None) -> dict[str, Any]:
