@@ -40,6 +40,12 @@ class TaskRequest:
     workspace_id: str = "default"
     job_name: str = "__asset_job"
     tags: Mapping[str, str] = field(default_factory=dict)
+    check_names: tuple[str, ...] = ()
+    """Asset checks the task evaluates (filled in by the checks layer)."""
+    heartbeat_interval_s: float | None = None
+    """How often the worker reports that the attempt is alive; the dispatcher's default."""
+    trace_context: Mapping[str, str] = field(default_factory=dict)
+    """W3C trace context of the run, so that the task's spans join the run's trace."""
 
     @property
     def idempotency_key(self) -> str:
@@ -69,6 +75,9 @@ def request_to_data(request: TaskRequest) -> dict[str, Any]:
         "workspace_id": request.workspace_id,
         "job_name": request.job_name,
         "tags": dict(request.tags),
+        "check_names": list(request.check_names),
+        "heartbeat_interval_s": request.heartbeat_interval_s,
+        "trace_context": dict(request.trace_context),
     }
 
 
@@ -93,6 +102,9 @@ def request_from_data(data: Mapping[str, Any]) -> TaskRequest:
         workspace_id=data.get("workspace_id", "default"),
         job_name=data.get("job_name", "__asset_job"),
         tags=dict(data.get("tags", {})),
+        check_names=tuple(data.get("check_names", ())),
+        heartbeat_interval_s=data.get("heartbeat_interval_s"),
+        trace_context=dict(data.get("trace_context", {})),
     )
 
 
