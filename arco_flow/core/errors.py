@@ -10,6 +10,8 @@ Subclasses are grouped by who must act on them::
     │   └── ConfigValidationError        every problem of one config, at once
     ├── ResourceError          a required resource is missing or failed to start
     ├── SelectionError         an asset selection string or object does not resolve
+    ├── PartitionError         a partition key is unknown, outside the time range or malformed,
+    │                          or a partition mapping joins incompatible definitions
     ├── PlanError              the selection cannot be planned (e.g. a multi-asset cycle)
     ├── CanonicalJsonError     a value has no canonical JSON form
     ├── MetadataCodecError     metadata has no stored data form, or stored data is not metadata
@@ -38,6 +40,7 @@ __all__ = [
     "ExecutionError",
     "MetadataCodecError",
     "NotFoundError",
+    "PartitionError",
     "PlanError",
     "ResourceError",
     "SelectionError",
@@ -107,6 +110,12 @@ class SelectionError(ArcoError):
     """An asset selection could not be parsed or resolved."""
 
     code = "ARCO400"
+
+
+class PartitionError(ArcoError, ValueError):
+    """A partition key, key range or partition mapping does not fit its definitions."""
+
+    code = "ARCO450"
 
 
 class PlanError(ArcoError):
