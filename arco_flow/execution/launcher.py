@@ -8,6 +8,7 @@ the right dispatcher (in this process, or a pool of worker processes), drives a
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import uuid
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from arco_flow.core.errors import ConfigError, SelectionError
+from arco_flow.core.errors import ConfigError, PartitionError, SelectionError
 from arco_flow.core.events import EventRecord
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.plan import Plan, PlanPartition, build_plan
@@ -101,6 +102,7 @@ def prepare_run(
             f"the selection {asset_selection!r} matches no asset; "
             "`arco-flow assets list` shows the keys, groups are set with group_name="
         )
+    _check_partition(definitions, keys, partition_key)
     config = normalize_run_config(run_config)
     validate_run_config_keys(
         config, list(definitions.assets_defs_by_node), list(definitions.resources)
@@ -223,6 +225,47 @@ def _run_in_pool(
         storage_dir=storage_dir,
     ) as pool:
         return RunCoordinator(dispatcher=pool, **common).run()
+
+
+def _check_partition(
+    definitions: Definitions, keys: Iterable[AssetKey], partition_key: str | None
+) -> None:
+    """A partition key is given exactly when the selected assets share a partitioning."""
+    specs = {key: definitions.get_assets_def(key).specs_by_key[key] for key in keys}
+    partitioned = {key: spec.partitions_def for key, spec in specs.items() if spec.partitions_def}
+    if not partitioned:
+        if partition_key is not None:
+            raise PartitionError(
+                f"partition key {partition_key!r} was given, but none of the selected assets "
+                "is partitioned; leave the partition key out"
+            )
+        return
+    names = ", ".join(sorted(k.to_user_string() for k in partitioned))
+    unpartitioned = sorted(k.to_user_string() for k in specs if k not in partitioned)
+    if unpartitioned:
+        raise PartitionError(
+            f"the selection mixes partitioned assets ({names}) with unpartitioned ones "
+            f"({', '.join(unpartitioned)}); materialize them in separate runs"
+        )
+    # Loaded only for partitioned runs.
+    from arco_flow.core.canonical_json import canonical_json
+    from arco_flow.core.partitions import partitions_def_to_data
+
+    shapes = {canonical_json(partitions_def_to_data(d)) for d in partitioned.values()}
+    if len(shapes) > 1:
+        raise PartitionError(
+            f"the selected assets {names} are partitioned differently; one run covers one "
+            "partitioning, so materialize each group of equally partitioned assets apart"
+        )
+    partitions_def = next(iter(partitioned.values()))
+    now = datetime.datetime.now(datetime.UTC)
+    if partition_key is None:
+        last = partitions_def.get_last_partition_key(current_time=now)
+        raise PartitionError(
+            f"assets {names} are partitioned: choose a partition with partition_key= "
+            f"(the CLI's --partition), e.g. {last!r}"
+        )
+    partitions_def.validate_partition_key(partition_key, current_time=now)
 
 
 def coordinator_info() -> dict[str, Any]:

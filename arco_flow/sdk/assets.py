@@ -257,6 +257,11 @@ class AssetsDefinition:
                     can_subset=self.can_subset,
                     retry_policy=self.retry_policy,
                     timeout_s=self.timeout_s,
+                    partitions=(
+                        _partitions_data(spec.partitions_def)
+                        if spec.partitions_def is not None
+                        else None
+                    ),
                 )
             )
         return result
@@ -267,3 +272,10 @@ def _encoded_metadata(raw: Mapping[str, Any]) -> dict[str, Any]:
     from arco_flow.sdk.metadata import metadata_to_data, normalize_metadata
 
     return metadata_to_data(normalize_metadata(raw))
+
+
+def _partitions_data(partitions_def: Any) -> dict[str, Any]:
+    # The partitions package loads only for partitioned assets: `import arco_flow` stays light.
+    from arco_flow.core.partitions import partitions_def_to_data
+
+    return partitions_def_to_data(partitions_def)

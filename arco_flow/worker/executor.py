@@ -25,7 +25,7 @@ from arco_flow.core.events import (
 )
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.messages import TaskOutcome, TaskRequest
-from arco_flow.sdk.assets import AssetsDefinition, OutputBinding
+from arco_flow.sdk.assets import AssetsDefinition, InputBinding, OutputBinding
 from arco_flow.sdk.config import resolve_op_config
 from arco_flow.sdk.context import AssetExecutionContext
 from arco_flow.sdk.definitions import Definitions
@@ -90,6 +90,44 @@ class WorkerSession:
                 f"{type(manager).__name__}; bind an IOManager to it"
             )
         return manager
+
+    def upstream_partition_key(
+        self, definition: AssetsDefinition, binding: InputBinding, partition_key: str | None
+    ) -> str | None:
+        """The partition of the upstream asset an input loads, for a run of `partition_key`.
+
+        An unpartitioned upstream is loaded whole; an equally partitioned one, through the
+        identity mapping, at the same key. Other mappings (time-window offsets, several
+        upstream partitions per input) are refused with a clear error until partitioned
+        execution covers them, rather than loading the wrong partition.
+        """
+        found = self._output_by_key.get(binding.key)
+        upstream_def = (
+            found[0].specs_by_key[binding.key].partitions_def if found is not None else None
+        )
+        if upstream_def is None:
+            return None
+        own_def = next(
+            (spec.partitions_def for spec in definition.specs if spec.partitions_def), None
+        )
+        where = f"input {binding.name!r} of {definition.node_name!r}"
+        if partition_key is None or own_def is None:
+            raise ExecutionError(
+                f"{where} reads the partitioned asset {binding.key.to_user_string()!r} from an "
+                "unpartitioned run; loading every partition at once is not supported yet: "
+                "partition the downstream asset too"
+            )
+        from arco_flow.core.partitions import IdentityPartitionMapping, partitions_def_to_data
+
+        mapping = binding.partition_mapping
+        same = partitions_def_to_data(upstream_def) == partitions_def_to_data(own_def)
+        if same and (mapping is None or isinstance(mapping, IdentityPartitionMapping)):
+            return partition_key
+        raise ExecutionError(
+            f"{where} maps partitions with {type(mapping).__name__ if mapping else 'a default'} "
+            "mapping between different partitions definitions, which the executor does not "
+            "run yet; only equally partitioned assets with the identity mapping do"
+        )
 
     def upstream_output(self, key: AssetKey) -> tuple[str, str]:
         """(output name, IO manager key) of the output that stores `key`."""
@@ -190,11 +228,12 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
         kwargs[parameter] = resources[resource_key]
     for binding in definition.inputs:
         output_name, manager_key = session.upstream_output(binding.key)
+        upstream_partition = session.upstream_partition_key(definition, binding, partition_key)
         upstream = OutputContext(
             asset_key=binding.key,
             name=output_name,
             run_id=run_id,
-            partition_key=partition_key,
+            partition_key=upstream_partition,
             resources=needed,
             log=context.log,
         )
@@ -203,7 +242,7 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
             asset_key=binding.key,
             upstream_output=upstream,
             definition_metadata=binding.metadata,
-            partition_key=partition_key,
+            partition_key=upstream_partition,
             resources=needed,
             log=context.log,
         )
