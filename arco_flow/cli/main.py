@@ -153,6 +153,7 @@ def deploy(module: str | None, file: str | None, attribute: str | None, dry_run:
 @click.option(
     "--max-concurrent", type=click.IntRange(min=1), help="Tasks at once (default: CPU count)."
 )
+@click.option("--partition", "partition_key", help="The partition of partitioned assets.")
 def materialize(
     module: str | None,
     file: str | None,
@@ -162,6 +163,7 @@ def materialize(
     config_path: str | None,
     executor: str,
     max_concurrent: int | None,
+    partition_key: str | None,
 ) -> None:
     """Materialize assets of a code location, with live progress."""
     # Loaded here: rich, the engine and the store are for this command only.
@@ -185,6 +187,7 @@ def materialize(
                 run_config=_read_config(config_path) or None,
                 asset_selection=select,
                 max_concurrent=max_concurrent,
+                partition_key=partition_key,
                 on_planned=lambda prepared: progress.start(prepared.plan),
                 on_record=progress.on_record,
             )

@@ -77,6 +77,7 @@ def launch_into_instance(
     run_id: str | None = None,
     on_planned: Callable[[PreparedRun], None] | None = None,
     on_record: Callable[[EventRecord], None] | None = None,
+    partition_key: str | None = None,
 ) -> RunOutcome:
     """Plans and runs `job` (or a selection of it), recording into `instance`.
 
@@ -88,6 +89,7 @@ def launch_into_instance(
         run_config=run_config,
         resources=_in_process_resources(job.definitions, executor, instance),
         asset_selection=asset_selection,
+        partition_key=partition_key,
     )
     if on_planned is not None:
         on_planned(prepared)

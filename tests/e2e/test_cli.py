@@ -317,3 +317,24 @@ def test_a_selection_matching_nothing_is_an_error_not_an_empty_plan(home):
         done = arco(home, command, "-m", EXAMPLE, "--select", "group:nothing")
         assert done.returncode == 2, done.stderr
         assert "matches no asset" in done.stderr
+
+
+def test_materialize_one_partition_from_the_command_line(home, tmp_path):
+    module = tmp_path / "partitioned.py"
+    module.write_text(
+        "import arco_flow as af\n"
+        "from arco_flow.core.partitions import DailyPartitionsDefinition\n"
+        "D = DailyPartitionsDefinition(start_date='2024-01-01')\n"
+        "@af.asset(partitions_def=D)\n"
+        "def daily(context):\n"
+        "    return context.partition_key\n"
+    )
+    done = arco(home, "materialize", "-f", str(module), "--partition", "2024-03-01")
+    assert done.returncode == 0, done.stderr
+    assert (home / "storage" / "daily" / "2024-03-01").exists()
+    missing = arco(home, "materialize", "-f", str(module))
+    assert missing.returncode == 2
+    assert "choose a partition" in missing.stderr
+    outside = arco(home, "materialize", "-f", str(module), "--partition", "2023-01-01")
+    assert outside.returncode == 2
+    assert "outside the time range" in outside.stderr
