@@ -65,11 +65,6 @@ class Events:
             if isinstance(e, kind) and (task_id is None or e.task_id == task_id)
         ]
 
-    def time_of(self, kind: type[Any], task_id: str) -> float:
-        return next(
-            t for t, e in self._seen.values() if isinstance(e, kind) and e.task_id == task_id
-        )
-
     def run_ids(self) -> set[str]:
         return {event.run_id for _, event in self._seen.values()}
 
@@ -193,7 +188,8 @@ def request(node: str, config: Mapping[str, Any]) -> TaskRequest:
 def wait_until_started(pool: ProcessPoolDispatcher, events: Events, task_id: str) -> None:
     deadline = time.monotonic() + 20
     while not events.of(TaskStarted, task_id):
-        assert time.monotonic() < deadline, f"{task_id} never started"
+        if time.monotonic() > deadline:  # a guard against hanging, not a timing check
+            pytest.fail(f"{task_id} never started")
         assert pool.wait(0.02) == []
 
 
@@ -284,9 +280,7 @@ def test_task_past_its_timeout_is_killed_and_reported(pool_factory, events, tmp_
     assert failed.error.class_name == "TaskTimeout"
     assert "'sleepy'" in failed.error.message
     assert "timeout of 0.3 s" in failed.error.message
-    took = events.time_of(TaskFailed, "sleepy") - events.time_of(TaskStarted, "sleepy")
-    assert 0.25 <= took < 0.3 + 0.5 + 1.0
-    assert failed.usage.wall_s >= 0.3
+    assert failed.usage.wall_s >= 0.3  # it ran until the limit, and was then stopped
     assert pool.worker_pids == []
 
 
@@ -333,7 +327,6 @@ def test_cancel_kills_a_task_that_does_not_stop_and_the_run_ends_canceled(
     (failed,) = events.of(TaskFailed, "stubborn")
     assert failed.error.class_name == "TaskCanceled"
     assert "was killed" in failed.error.message
-    assert events.time_of(TaskFailed, "stubborn") - started[0] < 0.2 + 0.5 + 1.0
     assert pool.worker_pids == []
 
 
@@ -345,10 +338,8 @@ def test_close_leaves_no_worker_processes(pool_factory, events, tmp_path):
     pids = pool.worker_pids
     assert len(pids) == 2
 
-    began = time.monotonic()
     pool.close()
 
-    assert time.monotonic() - began < 0.5 + 1.0
     assert not [child for child in multiprocessing.active_children() if child.pid in pids]
     assert not any(is_alive(pid) for pid in pids)
 
@@ -392,7 +383,8 @@ def test_end_run_tears_down_the_runs_resources_in_each_worker(one_worker, events
 
     deadline = time.monotonic() + 5
     while not marker.exists():
-        assert time.monotonic() < deadline, "the run's resources were not torn down"
+        if time.monotonic() > deadline:  # a guard against hanging, not a timing check
+            pytest.fail("the run's resources were not torn down")
         time.sleep(0.01)
     assert pool.worker_pids == [pid]
 
