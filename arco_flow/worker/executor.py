@@ -7,6 +7,7 @@ events through `emit`, and the attempt's end as a `TaskOutcome`.
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import resource
 import time
@@ -91,15 +92,18 @@ class WorkerSession:
             )
         return manager
 
-    def upstream_partition_key(
+    def upstream_partition_keys(
         self, definition: AssetsDefinition, binding: InputBinding, partition_key: str | None
-    ) -> str | None:
-        """The partition of the upstream asset an input loads, for a run of `partition_key`.
+    ) -> list[str] | None:
+        """The partitions of the upstream asset an input loads, for a run of `partition_key`.
 
-        An unpartitioned upstream is loaded whole; an equally partitioned one, through the
-        identity mapping, at the same key. Other mappings (time-window offsets, several
-        upstream partitions per input) are refused with a clear error until partitioned
-        execution covers them, rather than loading the wrong partition.
+        None when the upstream is unpartitioned (loaded whole); otherwise the keys the
+        input's partition mapping (or Dagster's default between the two definitions) maps
+        this partition to.
+
+        Raises:
+            ExecutionError: the mapping needs upstream partitions that do not exist, or the
+                run is unpartitioned while the upstream is partitioned.
         """
         found = self._output_by_key.get(binding.key)
         upstream_def = (
@@ -107,27 +111,43 @@ class WorkerSession:
         )
         if upstream_def is None:
             return None
+        where = f"input {binding.name!r} of {definition.node_name!r}"
         own_def = next(
             (spec.partitions_def for spec in definition.specs if spec.partitions_def), None
         )
-        where = f"input {binding.name!r} of {definition.node_name!r}"
         if partition_key is None or own_def is None:
             raise ExecutionError(
                 f"{where} reads the partitioned asset {binding.key.to_user_string()!r} from an "
                 "unpartitioned run; loading every partition at once is not supported yet: "
                 "partition the downstream asset too"
             )
-        from arco_flow.core.partitions import IdentityPartitionMapping, partitions_def_to_data
+        # Loaded only for partitioned runs.
+        from arco_flow.core.partitions import infer_partition_mapping
 
-        mapping = binding.partition_mapping
-        same = partitions_def_to_data(upstream_def) == partitions_def_to_data(own_def)
-        if same and (mapping is None or isinstance(mapping, IdentityPartitionMapping)):
-            return partition_key
-        raise ExecutionError(
-            f"{where} maps partitions with {type(mapping).__name__ if mapping else 'a default'} "
-            "mapping between different partitions definitions, which the executor does not "
-            "run yet; only equally partitioned assets with the identity mapping do"
+        now = datetime.datetime.now(datetime.UTC)
+        mapping = infer_partition_mapping(binding.partition_mapping, own_def, upstream_def)
+        result = mapping.get_upstream_mapped_partitions_result_for_partitions(
+            own_def.subset_with_partition_keys([partition_key], current_time=now),
+            own_def,
+            upstream_def,
+            current_time=now,
         )
+        missing = result.required_but_nonexistent_partition_keys
+        if missing:
+            raise ExecutionError(
+                f"{where} needs partitions {', '.join(missing[:5])} of "
+                f"{binding.key.to_user_string()!r}, which do not exist; pick another partition, "
+                "or allow it with TimeWindowPartitionMapping(allow_nonexistent_upstream_"
+                "partitions=True)"
+            )
+        keys = list(result.partitions_subset.get_partition_keys())
+        if not keys:
+            raise ExecutionError(
+                f"{where} maps partition {partition_key!r} to no partition of "
+                f"{binding.key.to_user_string()!r} (before its first one, or past its last); "
+                "pick a later partition, or map this one to an existing upstream partition"
+            )
+        return keys
 
     def upstream_output(self, key: AssetKey) -> tuple[str, str]:
         """(output name, IO manager key) of the output that stores `key`."""
@@ -228,32 +248,53 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
         kwargs[parameter] = resources[resource_key]
     for binding in definition.inputs:
         output_name, manager_key = session.upstream_output(binding.key)
-        upstream_partition = session.upstream_partition_key(definition, binding, partition_key)
-        upstream = OutputContext(
-            asset_key=binding.key,
-            name=output_name,
-            run_id=run_id,
-            partition_key=upstream_partition,
-            resources=needed,
-            log=context.log,
-        )
-        input_context = InputContext(
-            name=binding.name,
-            asset_key=binding.key,
-            upstream_output=upstream,
-            definition_metadata=binding.metadata,
-            partition_key=upstream_partition,
-            resources=needed,
-            log=context.log,
-        )
         manager = session.io_manager(binding.input_manager_key or manager_key)
-        kwargs[binding.name] = manager.load_input(input_context)
+        upstream_keys = session.upstream_partition_keys(definition, binding, partition_key)
+
+        loading = (manager, binding, output_name, run_id, needed, context)
+        if upstream_keys is None:
+            kwargs[binding.name] = _load_input(*loading, None)
+        elif len(upstream_keys) == 1:
+            kwargs[binding.name] = _load_input(*loading, upstream_keys[0])
+        else:
+            # Several upstream partitions: a dict by partition key, as Dagster's IO managers.
+            kwargs[binding.name] = {key: _load_input(*loading, key) for key in upstream_keys}
 
     assert definition.compute_fn is not None  # external assets are never planned
     returned = definition.compute_fn(**kwargs)
     selected = set(request.asset_keys)
     for produced in _collect_outputs(definition, returned, context, selected):
         _store_output(request, session, definition, context, produced, needed, emit)
+
+
+def _load_input(
+    manager: IOManager,
+    binding: InputBinding,
+    output_name: str,
+    run_id: str,
+    resources: Mapping[str, Any],
+    context: AssetExecutionContext,
+    partition_key: str | None,
+) -> Any:
+    upstream = OutputContext(
+        asset_key=binding.key,
+        name=output_name,
+        run_id=run_id,
+        partition_key=partition_key,
+        resources=resources,
+        log=context.log,
+    )
+    return manager.load_input(
+        InputContext(
+            name=binding.name,
+            asset_key=binding.key,
+            upstream_output=upstream,
+            definition_metadata=binding.metadata,
+            partition_key=partition_key,
+            resources=resources,
+            log=context.log,
+        )
+    )
 
 
 def _collect_outputs(

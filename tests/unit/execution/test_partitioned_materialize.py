@@ -84,16 +84,56 @@ def test_mixed_or_different_partitionings_are_refused():
         af.materialize_to_memory([plain], partition_key="a")
 
 
-def test_a_mapping_the_executor_does_not_run_yet_fails_clearly_instead_of_loading_wrong_data():
+def test_a_time_window_mapping_loads_every_mapped_partition_as_a_dict():
+    storage = af.InMemoryIOManager()
+    for key in ("2026-11-25", "2026-11-26"):
+        af.materialize([upstream], partition_key=key, resources={"io_manager": storage})
+
     @af.asset(
         partitions_def=DAILY,
         ins={"upstream": af.AssetIn(partition_mapping=TimeWindowPartitionMapping(start_offset=-1))},
     )
-    def shifted(upstream):
+    def two_days(upstream):
+        return upstream
+
+    @af.asset(
+        partitions_def=DAILY,
+        ins={
+            "upstream": af.AssetIn(
+                partition_mapping=TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+            )
+        },
+    )
+    def yesterday(upstream):
+        return upstream
+
+    result = af.materialize(
+        [upstream, two_days, yesterday],
+        selection=["two_days", "yesterday"],
+        partition_key="2026-11-26",
+        resources={"io_manager": storage},
+    )
+    assert result.asset_value("two_days") == {
+        "2026-11-25": "2026-11-25",
+        "2026-11-26": "2026-11-26",
+    }
+    assert result.asset_value("yesterday") == "2026-11-25"
+
+
+def test_an_upstream_partition_that_does_not_exist_is_a_clear_failure():
+    @af.asset(
+        partitions_def=DAILY,
+        ins={
+            "upstream": af.AssetIn(
+                partition_mapping=TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+            )
+        },
+    )
+    def yesterday(upstream):
         return upstream
 
     result = af.materialize_to_memory(
-        [upstream, shifted], partition_key="2026-11-26", raise_on_error=False
+        [upstream, yesterday], partition_key="2000-01-01", raise_on_error=False
     )
     (failure,) = result.get_task_failure_events()
-    assert "does not run yet" in failure.error.message
+    assert "maps partition '2000-01-01' to no partition of 'upstream'" in failure.error.message
