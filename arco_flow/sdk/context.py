@@ -7,7 +7,7 @@ body directly in a unit test. The context holds values only: it never reaches th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from arco_flow.core.errors import DefinitionError
@@ -88,6 +88,8 @@ class AssetExecutionContext:
         run_tags: Mapping[str, str] | None = None,
         partition_key: str | None = None,
         instance: Any = None,
+        partitions_def: Any = None,
+        input_partition_keys: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self._run_id = run_id
         self._node_name = node_name
@@ -105,6 +107,8 @@ class AssetExecutionContext:
         self._job_name = job_name
         self._run_tags = dict(run_tags or {})
         self._partition_key = partition_key
+        self._partitions_def = partitions_def
+        self._input_partition_keys = {k: list(v) for k, v in (input_partition_keys or {}).items()}
         self._instance = instance
         self._output_metadata: dict[str, dict[str, Any]] = {}
 
@@ -211,6 +215,59 @@ class AssetExecutionContext:
                 "check context.has_partition_key first"
             )
         return self._partition_key
+
+    @property
+    def partition_keys(self) -> list[str]:
+        """The partitions being materialized (one, in a run of one partition)."""
+        return [self.partition_key]
+
+    @property
+    def partition_key_range(self) -> Any:
+        """The partitions being materialized, as a `PartitionKeyRange`."""
+        from arco_flow.core.partitions import PartitionKeyRange
+
+        return PartitionKeyRange(self.partition_key, self.partition_key)
+
+    @property
+    def partition_time_window(self) -> Any:
+        """The `TimeWindow` of the partition, for a time-partitioned asset."""
+        key = self.partition_key
+        window_of = getattr(self._partitions_def, "time_window_for_partition_key", None)
+        if window_of is None:
+            raise DefinitionError(
+                f"{self._node_name!r} is not partitioned by time, so its partition {key!r} "
+                "has no time window; use context.partition_key"
+            )
+        return window_of(key)
+
+    @property
+    def partitions_def(self) -> Any:
+        """The partitions definition of the assets being materialized, if any."""
+        return self._partitions_def
+
+    def asset_partition_key_for_output(self, output_name: str = "result") -> str:
+        """The partition an output is stored for."""
+        return self.partition_key
+
+    def asset_partition_keys_for_input(self, input_name: str) -> list[str]:
+        """The upstream partitions an input loads (its partition mapping applied)."""
+        try:
+            return list(self._input_partition_keys[input_name])
+        except KeyError:
+            raise DefinitionError(
+                f"input {input_name!r} of {self._node_name!r} loads no partitions in this run "
+                f"(partitioned inputs: {', '.join(sorted(self._input_partition_keys)) or 'none'})"
+            ) from None
+
+    def asset_partition_key_for_input(self, input_name: str) -> str:
+        """The one upstream partition an input loads."""
+        keys = self.asset_partition_keys_for_input(input_name)
+        if len(keys) != 1:
+            raise DefinitionError(
+                f"input {input_name!r} of {self._node_name!r} loads {len(keys)} partitions; "
+                "use asset_partition_keys_for_input"
+            )
+        return keys[0]
 
     # -- output metadata ------------------------------------------------------------
 

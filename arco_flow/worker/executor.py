@@ -224,6 +224,10 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
     resources = session.resources
     needed = {key: resources[key] for key in definition.required_resource_keys if key in resources}
     partition_key = request.partition.key if request.partition else None
+    input_keys = {
+        binding.name: session.upstream_partition_keys(definition, binding, partition_key)
+        for binding in definition.inputs
+    }
     context = AssetExecutionContext(
         run_id=run_id,
         node_name=definition.node_name,
@@ -238,6 +242,8 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
         run_tags=request.tags,
         partition_key=partition_key,
         instance=session.instance,
+        partitions_def=next((s.partitions_def for s in definition.specs if s.partitions_def), None),
+        input_partition_keys={name: keys for name, keys in input_keys.items() if keys is not None},
     )
     kwargs: dict[str, Any] = {}
     if signature.context_param is not None:
@@ -249,7 +255,7 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
     for binding in definition.inputs:
         output_name, manager_key = session.upstream_output(binding.key)
         manager = session.io_manager(binding.input_manager_key or manager_key)
-        upstream_keys = session.upstream_partition_keys(definition, binding, partition_key)
+        upstream_keys = input_keys[binding.name]
 
         loading = (manager, binding, output_name, run_id, needed, context)
         if upstream_keys is None:

@@ -137,3 +137,46 @@ def test_an_upstream_partition_that_does_not_exist_is_a_clear_failure():
     )
     (failure,) = result.get_task_failure_events()
     assert "maps partition '2000-01-01' to no partition of 'upstream'" in failure.error.message
+
+
+def test_the_context_describes_the_partition_and_the_mapped_inputs():
+    import datetime
+
+    seen = {}
+
+    @af.asset(
+        partitions_def=DAILY,
+        ins={"upstream": af.AssetIn(partition_mapping=TimeWindowPartitionMapping(start_offset=-1))},
+    )
+    def describe(context, upstream):
+        seen["keys"] = context.partition_keys
+        seen["range"] = (context.partition_key_range.start, context.partition_key_range.end)
+        seen["window"] = context.partition_time_window
+        seen["output"] = context.asset_partition_key_for_output()
+        seen["input"] = context.asset_partition_keys_for_input("upstream")
+        return 1
+
+    storage = af.InMemoryIOManager()
+    for key in ("2026-11-25", "2026-11-26"):
+        af.materialize([upstream], partition_key=key, resources={"io_manager": storage})
+    af.materialize(
+        [upstream, describe],
+        selection=["describe"],
+        partition_key="2026-11-26",
+        resources={"io_manager": storage},
+    )
+    assert seen["keys"] == ["2026-11-26"]
+    assert seen["range"] == ("2026-11-26", "2026-11-26")
+    assert seen["window"].start == datetime.datetime(2026, 11, 26, tzinfo=datetime.UTC)
+    assert seen["window"].end == datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
+    assert seen["output"] == "2026-11-26"
+    assert seen["input"] == ["2026-11-25", "2026-11-26"]
+
+
+def test_a_static_partition_has_no_time_window():
+    @af.asset(partitions_def=StaticPartitionsDefinition(["a", "b"]))
+    def letter(context):
+        return context.partition_time_window
+
+    with pytest.raises(af.DefinitionError, match="not partitioned by time"):
+        af.materialize_to_memory([letter], partition_key="a")
