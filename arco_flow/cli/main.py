@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 import click
 
 from arco_flow.cli.runs import runs, store
-from arco_flow.core.canonical_json import canonical_json
 from arco_flow.core.errors import (
     ArcoError,
     DefinitionsValidationError,
@@ -24,7 +23,7 @@ from arco_flow.core.errors import (
     did_you_mean,
 )
 from arco_flow.core.keys import AssetKey
-from arco_flow.core.plan import Plan, build_plan, plan_to_data
+from arco_flow.core.plan import Plan, build_plan, plan_json
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
 from arco_flow.worker.code_location import load_definitions
 
@@ -100,7 +99,7 @@ def plan(
     defs = _load(module, file, attribute)
     the_plan = _plan(defs, select, _read_config(config_path))
     if as_json:
-        click.echo(canonical_json(plan_to_data(the_plan)))
+        click.echo(plan_json(the_plan))
         return
     click.echo(f"plan_id   {the_plan.plan_id}")
     click.echo(f"manifest  {the_plan.manifest_fingerprint}")

@@ -19,7 +19,15 @@ from arco_flow.core.graph import AssetGraph, find_cycle
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.manifest import Manifest
 
-__all__ = ["Plan", "PlanPartition", "Task", "build_plan", "plan_from_data", "plan_to_data"]
+__all__ = [
+    "Plan",
+    "PlanPartition",
+    "Task",
+    "build_plan",
+    "plan_from_data",
+    "plan_json",
+    "plan_to_data",
+]
 
 PLAN_FORMAT_VERSION = 1
 
@@ -344,7 +352,6 @@ def _node_stages(node_deps: Mapping[str, set[str]]) -> dict[str, int]:
     return {name: level[index] for index, name in enumerate(names)}
 
 
-# Kept for callers that only want the canonical text of a plan (CLI, API).
 def plan_json(plan: Plan) -> str:
     """The canonical JSON of `plan_to_data(plan)`."""
     return canonical_json(plan_to_data(plan))
