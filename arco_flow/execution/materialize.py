@@ -8,7 +8,6 @@ selection, starts the run's resources, and drives a `RunCoordinator` over an
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -24,7 +23,7 @@ from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
 from arco_flow.core.plan import Plan
 from arco_flow.execution.coordinator import RunOutcome
 from arco_flow.execution.launcher import prepare_run, run_prepared
-from arco_flow.execution.recorder import EventSink, ListSink
+from arco_flow.execution.recorder import EventSink
 from arco_flow.sdk.asset_spec import AssetSpec
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from arco_flow.sdk.definitions import Definitions
@@ -33,6 +32,7 @@ from arco_flow.sdk.io_managers import InMemoryIOManager, IOManager
 from arco_flow.sdk.jobs import JobDefinition
 from arco_flow.sdk.metadata import MetadataValue, metadata_from_data
 from arco_flow.storage.instance import ArcoInstance
+from arco_flow.storage.memory_store import MemoryEventStore
 from arco_flow.worker.executor import OutputCapture
 
 __all__ = [
@@ -339,7 +339,8 @@ def execute_job_in_process(
     if on_planned is not None:
         on_planned(prepared.plan)
     run_id = run_id or str(uuid.uuid4())
-    memory = ListSink(time.time)
+    # Without an instance, the run is recorded in a store of its own, in memory.
+    memory = MemoryEventStore()
     sink: EventSink = instance if instance is not None else memory
     capture: OutputCapture = {}
     outcome = run_prepared(
@@ -351,7 +352,7 @@ def execute_job_in_process(
         output_capture=capture,
         instance=instance,
     )
-    records = instance.all_logs(run_id) if instance is not None else memory.records
+    records = instance.all_logs(run_id) if instance is not None else memory.read_all()
     result = ExecuteInProcessResult(
         run_id=run_id,
         job_name=job.name,

@@ -25,45 +25,14 @@ from arco_flow.core.events import (
     idempotency_key,
 )
 
-__all__ = ["EventSink", "ListSink", "RunRecorder"]
+__all__ = ["EventSink", "RunRecorder"]
 
 
 class EventSink(Protocol):
-    """Where recorded events go: an event store, or a list for ephemeral runs."""
+    """Where recorded events go: an event store (SQLite, or memory for ephemeral runs)."""
 
     def append(self, events: Sequence[NewEvent]) -> list[EventRecord]:
         """Appends `events` in one transaction and returns their records."""
-
-
-class ListSink:
-    """Keeps events in a list; the sink of a run without a store."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.records: list[EventRecord] = []
-        self._clock = clock
-        self._keys: dict[str, EventRecord] = {}
-
-    def append(self, events: Sequence[NewEvent]) -> list[EventRecord]:
-        """Appends in order; a repeated idempotency key returns the first record."""
-        out: list[EventRecord] = []
-        for new in events:
-            known = self._keys.get(new.idempotency_key)
-            if known is None:
-                position = len(self.records) + 1
-                known = EventRecord(
-                    event_id=position,
-                    stream=f"run:{new.event.run_id}",
-                    stream_sequence=position,
-                    timestamp=self._clock(),
-                    event=new.event,
-                    idempotency_key=new.idempotency_key,
-                    actor=new.actor,
-                    trace_context=new.trace_context,
-                )
-                self.records.append(known)
-                self._keys[new.idempotency_key] = known
-            out.append(known)
-        return out
 
 
 _HELD = (AssetMaterialized, AssetObserved)

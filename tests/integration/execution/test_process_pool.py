@@ -29,8 +29,9 @@ from arco_flow.core.messages import TaskOutcome, TaskRequest
 from arco_flow.core.plan import build_plan
 from arco_flow.execution.coordinator import RunCoordinator, RunOutcome
 from arco_flow.execution.process_pool import ProcessPoolDispatcher, check_process_pool_compatible
-from arco_flow.execution.recorder import ListSink, RunRecorder
+from arco_flow.execution.recorder import RunRecorder
 from arco_flow.sdk.metadata import metadata_from_data
+from arco_flow.storage.memory_store import MemoryEventStore
 from tests.integration.execution import pool_assets
 
 LOCATION = {"module": pool_assets.MODULE, "attribute": "defs"}
@@ -45,7 +46,7 @@ class Events:
     """
 
     def __init__(self) -> None:
-        self.recorder = RunRecorder(ListSink(time.time), on_record=self._on_record)
+        self.recorder = RunRecorder(MemoryEventStore(), on_record=self._on_record)
         self._seen: dict[int, tuple[float, Event]] = {}
         self.on_event: Callable[[Event], None] | None = None
 

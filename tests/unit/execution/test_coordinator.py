@@ -22,7 +22,8 @@ from arco_flow.core.plan import build_plan
 from arco_flow.core.retry import Backoff, RetryPolicy
 from arco_flow.core.run_state import restore_run_state
 from arco_flow.execution.coordinator import RunCoordinator
-from arco_flow.execution.recorder import ListSink, RunRecorder
+from arco_flow.execution.recorder import RunRecorder
+from arco_flow.storage.memory_store import MemoryEventStore
 
 
 class FakeClock:
@@ -91,7 +92,7 @@ PLAN = plan_of(("a", ()), ("b", ("a",)), ("c", ("b",)), ("x", ()))
 
 def run(script, *, plan=PLAN, policies=None, cancel=None, restored=None, sink=None):
     clock = FakeClock()
-    sink = sink or ListSink(lambda: clock.now)
+    sink = sink or MemoryEventStore(clock=lambda: clock.now)
     recorder = RunRecorder(sink)
     dispatcher = ScriptedDispatcher(recorder.record, script)
     coordinator = RunCoordinator(
@@ -106,7 +107,7 @@ def run(script, *, plan=PLAN, policies=None, cancel=None, restored=None, sink=No
         restored=restored,
     )
     outcome = coordinator.run()
-    return outcome, [record.event for record in sink.records], dispatcher, clock
+    return outcome, [record.event for record in sink.read_all()], dispatcher, clock
 
 
 def test_retries_wait_for_the_policy_delay_with_backoff():
@@ -147,12 +148,12 @@ def test_a_failed_attempt_records_no_materialization():
 def test_materializations_are_appended_with_their_outcome_in_one_batch():
     batches = []
 
-    class Spy(ListSink):
+    class Spy(MemoryEventStore):
         def append(self, events):
             batches.append([type(n.event).__name__ for n in events])
             return super().append(events)
 
-    run(lambda request: True, sink=Spy(lambda: 0.0))
+    run(lambda request: True, sink=Spy(clock=lambda: 0.0))
     for batch in batches:
         if "AssetMaterialized" in batch:
             assert batch.index("AssetMaterialized") < batch.index("TaskSucceeded")
@@ -213,16 +214,16 @@ def test_resume_without_retries_fails_the_lost_task_and_skips_downstream():
 
 
 def test_duplicate_appends_are_deduplicated_by_idempotency_key():
-    sink = ListSink(lambda: 0.0)
+    sink = MemoryEventStore(clock=lambda: 0.0)
     run(lambda request: True, sink=sink)
-    count = len(sink.records)
-    keys = [r.idempotency_key for r in sink.records]
+    count = len(sink.read_all())
+    keys = [r.idempotency_key for r in sink.read_all()]
     assert len(set(keys)) == len(keys)
     # Re-appending the same events changes nothing.
     from arco_flow.core.events import NewEvent
 
     again = sink.append(
-        [NewEvent(event=r.event, idempotency_key=r.idempotency_key) for r in sink.records]
+        [NewEvent(event=r.event, idempotency_key=r.idempotency_key) for r in sink.read_all()]
     )
-    assert len(sink.records) == count
-    assert [r.event_id for r in again] == [r.event_id for r in sink.records]
+    assert len(sink.read_all()) == count
+    assert [r.event_id for r in again] == [r.event_id for r in sink.read_all()]
