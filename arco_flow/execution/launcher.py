@@ -79,12 +79,7 @@ def prepare_run(
     """
     definitions = job.definitions
     if resources:
-        definitions = Definitions(
-            assets=definitions.assets,
-            jobs=definitions.jobs,
-            resources={**definitions.resources, **resources},
-            asset_checks=definitions.asset_checks,
-        )
+        definitions = definitions.with_resources(resources)
         job = definitions.resolve_job_def(job.name)
     definitions.validate()
     graph = definitions.resolve_asset_graph()

@@ -166,14 +166,7 @@ def coordinator_is_alive(coordinator: Mapping[str, Any]) -> bool:
 def _prepared_from_record(
     run: RunRecord, definitions: Definitions, executor: Executor, instance: ArcoInstance
 ) -> PreparedRun:
-    resources = _in_process_resources(definitions, executor, instance)
-    if resources:
-        definitions = Definitions(
-            assets=definitions.assets,
-            jobs=definitions.jobs,
-            resources={**definitions.resources, **resources},
-            asset_checks=definitions.asset_checks,
-        )
+    definitions = definitions.with_resources(_in_process_resources(definitions, executor, instance))
     job = definitions.resolve_job_def(run.job_name)
     plan = plan_from_data(run.plan)
     return PreparedRun(definitions=definitions, job=job, plan=plan, run_config=dict(run.run_config))

@@ -101,6 +101,20 @@ class Definitions:
             metadata={k: v for d in definitions for k, v in d.metadata.items()},
         )
 
+    def with_resources(self, resources: Mapping[str, Any]) -> Definitions:
+        """These definitions with `resources` bound over their own (same keys replaced)."""
+        if not resources:
+            return self
+        return Definitions(
+            assets=self.assets,
+            schedules=self.schedules,
+            sensors=self.sensors,
+            jobs=self.jobs,
+            resources={**self.resources, **resources},
+            asset_checks=self.asset_checks,
+            metadata=self.metadata,
+        )
+
     # -- assets ---------------------------------------------------------------------
 
     @cached_property
