@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from arco_flow.core.backfill_policy import BackfillPolicy, BackfillPolicyType
 from arco_flow.core.errors import (
     ArcoError,
     ConfigError,
@@ -90,6 +91,8 @@ __all__ = [
     "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",
+    "BackfillPolicy",
+    "BackfillPolicyType",
     "Backoff",
     "Bool",
     "Config",

@@ -153,6 +153,12 @@ def deploy(module: str | None, file: str | None, attribute: str | None, dry_run:
     "--max-concurrent", type=click.IntRange(min=1), help="Tasks at once (default: CPU count)."
 )
 @click.option("--partition", "partition_key", help="The partition of partitioned assets.")
+@click.option(
+    "--partition-range",
+    "partition_range",
+    metavar="START...END",
+    help="Every partition from START to END (both included), in one run.",
+)
 def materialize(
     module: str | None,
     file: str | None,
@@ -163,6 +169,7 @@ def materialize(
     executor: str,
     max_concurrent: int | None,
     partition_key: str | None,
+    partition_range: str | None,
 ) -> None:
     """Materialize assets of a code location, with live progress."""
     # Loaded here: rich, the engine and the store are for this command only.
@@ -170,6 +177,9 @@ def materialize(
     from arco_flow.execution.run_operations import launch_into_instance
     from arco_flow.storage.instance import ArcoInstance
 
+    if partition_key is not None and partition_range is not None:
+        raise ArcoError("pass --partition or --partition-range, not both")
+    key_range = _partition_range(partition_range) if partition_range is not None else None
     defs = _load(module, file, attribute)
     if job_name is not None and select is not None:
         raise ArcoError("pass --job or --select, not both")
@@ -187,6 +197,7 @@ def materialize(
                 asset_selection=select,
                 max_concurrent=max_concurrent,
                 partition_key=partition_key,
+                partition_key_range=key_range,
                 on_planned=lambda prepared: progress.start(prepared.plan),
                 on_record=progress.on_record,
             )
@@ -195,6 +206,19 @@ def materialize(
             sys.exit(130)
         progress.summary(outcome, len(instance.get_tasks(outcome.run_id)))
     sys.exit(0 if outcome.succeeded else 1)
+
+
+def _partition_range(text: str) -> Any:
+    """``START...END`` as a `PartitionKeyRange`."""
+    from arco_flow.core.partitions import PartitionKeyRange
+
+    start, dots, end = text.partition("...")
+    if not dots or not start or not end:
+        raise ArcoError(
+            f"--partition-range {text!r} is not START...END; write the first and the last "
+            "partition with three dots between, e.g. 2024-01-01...2024-01-31"
+        )
+    return PartitionKeyRange(start, end)
 
 
 def _code_location(module: str | None, file: str | None, attribute: str | None) -> dict[str, str]:

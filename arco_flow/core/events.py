@@ -1,13 +1,19 @@
-"""Event types: the closed union of everything that can happen to a run.
+"""Event types: the closed union of everything the log records.
 
 Pure. Each event is a small frozen class whose persisted name (`EVENT_TYPE`, with a
 version) stays fixed when the class is renamed. Events are the source of truth; the
 engine's projections are derived from them. `event_to_data` / `event_from_data` are the
 only codec.
+
+Every event belongs to one stream, named ``<STREAM_PREFIX>:<value of STREAM_FIELD>``:
+``run:<run_id>`` for what happens to a run, ``partitions:<partitions_def_name>`` for the
+keys of a dynamic partitions definition. A new kind of stream is new classes with their
+own prefix and field, added to the `Event` union and `EVENT_TYPES`; nothing else changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -19,13 +25,18 @@ from arco_flow.core.keys import AssetKey
 __all__ = [
     "AssetMaterialized",
     "AssetObserved",
+    "DynamicPartitionsAdded",
+    "DynamicPartitionsDeleted",
     "ErrorInfo",
     "Event",
     "EventRecord",
     "LogRecorded",
     "NewEvent",
+    "PartitionsEvent",
+    "RUN_EVENT_TYPES",
     "RunCancelRequested",
     "RunCanceled",
+    "RunEvent",
     "RunFailed",
     "RunResumed",
     "RunStarted",
@@ -38,6 +49,7 @@ __all__ = [
     "event_from_data",
     "event_to_data",
     "idempotency_key",
+    "run_id_of",
     "stream_of",
 ]
 
@@ -105,6 +117,8 @@ class RunStarted:
     """
 
     EVENT_TYPE: ClassVar[str] = "run.started/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     plan_id: str
     job_name: str
@@ -127,6 +141,8 @@ class RunResumed:
     """A new coordinator took over a run whose coordinator had stopped."""
 
     EVENT_TYPE: ClassVar[str] = "run.resumed/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     coordinator: Mapping[str, Any] = field(default_factory=dict)
 
@@ -136,6 +152,8 @@ class RunCancelRequested:
     """Somebody asked for the run to stop; its coordinator acts on it."""
 
     EVENT_TYPE: ClassVar[str] = "run.cancel_requested/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     reason: str = ""
 
@@ -145,6 +163,8 @@ class RunSucceeded:
     """Every task of the run succeeded."""
 
     EVENT_TYPE: ClassVar[str] = "run.succeeded/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
 
 
@@ -153,6 +173,8 @@ class RunFailed:
     """At least one task failed for good, or the engine could not go on."""
 
     EVENT_TYPE: ClassVar[str] = "run.failed/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     failed_task_ids: tuple[str, ...] = ()
     error: ErrorInfo | None = None
@@ -163,6 +185,8 @@ class RunCanceled:
     """The run was canceled before every task finished."""
 
     EVENT_TYPE: ClassVar[str] = "run.canceled/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
 
 
@@ -171,6 +195,8 @@ class TaskStarted:
     """An attempt of a task began in a worker."""
 
     EVENT_TYPE: ClassVar[str] = "task.started/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     task_id: str
     attempt: int
@@ -181,6 +207,8 @@ class AssetMaterialized:
     """A task stored a new value (or recorded a new state) of an asset."""
 
     EVENT_TYPE: ClassVar[str] = "asset.materialized/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     task_id: str
     asset_key: AssetKey
@@ -197,6 +225,8 @@ class AssetObserved:
     """A task recorded the state of an asset without materializing it."""
 
     EVENT_TYPE: ClassVar[str] = "asset.observed/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     task_id: str
     asset_key: AssetKey
@@ -210,6 +240,8 @@ class LogRecorded:
     """A log line from user code or the engine, tied to a run and maybe a task."""
 
     EVENT_TYPE: ClassVar[str] = "log.recorded/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     task_id: str | None
     level: str
@@ -221,6 +253,8 @@ class TaskSucceeded:
     """An attempt of a task finished and every output was stored."""
 
     EVENT_TYPE: ClassVar[str] = "task.succeeded/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     task_id: str
     attempt: int
@@ -232,6 +266,8 @@ class TaskFailed:
     """An attempt of a task failed; `retry_in_s` is set when another attempt follows."""
 
     EVENT_TYPE: ClassVar[str] = "task.failed/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     task_id: str
     attempt: int
@@ -245,13 +281,38 @@ class TaskSkipped:
     """A task did not run because tasks it needs did not succeed."""
 
     EVENT_TYPE: ClassVar[str] = "task.skipped/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
     task_id: str
     reason: str
     blocked_by: tuple[str, ...] = ()
 
 
-Event: TypeAlias = (
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DynamicPartitionsAdded:
+    """Keys were added to a dynamic partitions definition; keys it had already stay put."""
+
+    EVENT_TYPE: ClassVar[str] = "partitions.added/1"
+    STREAM_PREFIX: ClassVar[str] = "partitions"
+    STREAM_FIELD: ClassVar[str] = "partitions_def_name"
+    partitions_def_name: str
+    partition_keys: tuple[str, ...]
+    """In the order they were added; their position among the definition's keys follows it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DynamicPartitionsDeleted:
+    """Keys were removed from a dynamic partitions definition (unknown keys are ignored)."""
+
+    EVENT_TYPE: ClassVar[str] = "partitions.deleted/1"
+    STREAM_PREFIX: ClassVar[str] = "partitions"
+    STREAM_FIELD: ClassVar[str] = "partitions_def_name"
+    partitions_def_name: str
+    partition_keys: tuple[str, ...]
+
+
+RunEvent: TypeAlias = (
     RunStarted
     | RunResumed
     | RunCancelRequested
@@ -266,24 +327,32 @@ Event: TypeAlias = (
     | TaskFailed
     | TaskSkipped
 )
+"""The events of the ``run:<run_id>`` streams."""
+
+PartitionsEvent: TypeAlias = DynamicPartitionsAdded | DynamicPartitionsDeleted
+"""The events of the ``partitions:<partitions_def_name>`` streams."""
+
+Event: TypeAlias = RunEvent | PartitionsEvent
+
+RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
+    RunStarted,
+    RunResumed,
+    RunCancelRequested,
+    RunSucceeded,
+    RunFailed,
+    RunCanceled,
+    TaskStarted,
+    AssetMaterialized,
+    AssetObserved,
+    LogRecorded,
+    TaskSucceeded,
+    TaskFailed,
+    TaskSkipped,
+)
 
 EVENT_TYPES: dict[str, type[Any]] = {
     cls.EVENT_TYPE: cls
-    for cls in (
-        RunStarted,
-        RunResumed,
-        RunCancelRequested,
-        RunSucceeded,
-        RunFailed,
-        RunCanceled,
-        TaskStarted,
-        AssetMaterialized,
-        AssetObserved,
-        LogRecorded,
-        TaskSucceeded,
-        TaskFailed,
-        TaskSkipped,
-    )
+    for cls in (*RUN_EVENT_TYPES, DynamicPartitionsAdded, DynamicPartitionsDeleted)
 }
 
 
@@ -327,22 +396,34 @@ class EventRecord:
         return self.event.EVENT_TYPE
 
     @property
-    def run_id(self) -> str:
-        """The run the event belongs to."""
-        return self.event.run_id
+    def run_id(self) -> str | None:
+        """The run the event belongs to; None for an event outside any run."""
+        return run_id_of(self.event)
+
+
+def run_id_of(event: Event) -> str | None:
+    """The run `event` belongs to, or None when its stream is not a run's."""
+    return event.run_id if isinstance(event, RUN_EVENT_TYPES) else None
 
 
 def stream_of(event: Event) -> str:
-    """The stream an event belongs to; every event here is about a run."""
-    return f"run:{event.run_id}"
+    """The stream `event` belongs to: ``<STREAM_PREFIX>:<its STREAM_FIELD>``."""
+    return f"{event.STREAM_PREFIX}:{getattr(event, event.STREAM_FIELD)}"
 
 
-def idempotency_key(event: Event, ordinal: int = 0) -> str:
+def idempotency_key(event: Event, ordinal: int | str = 0) -> str:
     """The natural de-duplication key of `event`.
 
     Events that can legitimately repeat (log lines, several materializations of one key in
-    an attempt, repeated cancel requests) are told apart by `ordinal`.
+    an attempt, repeated cancel requests) are told apart by `ordinal`. Changes to dynamic
+    partitions can always repeat (add, delete, add the same key again): their key is the
+    digest of the keys plus `ordinal`, which the caller makes unique per request (the
+    instance passes a fresh UUID).
     """
+    if isinstance(event, DynamicPartitionsAdded | DynamicPartitionsDeleted):
+        digest = hashlib.sha256("\n".join(event.partition_keys).encode("utf-8", "surrogatepass"))
+        stream = stream_of(event)
+        return f"{stream}/{event.EVENT_TYPE}/{digest.hexdigest()[:32]}/{ordinal}"
     run, kind = event.run_id, event.EVENT_TYPE
     if isinstance(event, TaskStarted | TaskSucceeded | TaskFailed):
         return f"{run}/{event.task_id}/{event.attempt}/{kind}"
@@ -366,6 +447,8 @@ def _value_to_data(value: Any) -> Any:
     if isinstance(value, TaskUsage):
         return {"wall_s": value.wall_s, "cpu_s": value.cpu_s, "peak_rss_mb": value.peak_rss_mb}
     if isinstance(value, tuple):
+        if all(type(item) is str for item in value):
+            return list(value)  # a million partition keys need no per-item dispatch
         return [_value_to_data(item) for item in value]
     if isinstance(value, Mapping):
         return dict(value)

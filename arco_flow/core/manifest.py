@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from arco_flow.core.backfill_policy import (
+    BackfillPolicy,
+    backfill_policy_from_data,
+    backfill_policy_to_data,
+)
 from arco_flow.core.canonical_json import canonical_json
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.retry import RetryPolicy, retry_policy_from_data, retry_policy_to_data
@@ -56,6 +61,8 @@ class ManifestAsset:
     timeout_s: float | None = None
     partitions: Mapping[str, Any] | None = None
     """The partitions definition in its data form; filled in by the partitions layer."""
+    backfill_policy: BackfillPolicy | None = None
+    """The asset's own policy; None means the default (`effective_backfill_policy`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +142,14 @@ def _asset_json(asset: ManifestAsset) -> str:
         return canonical_json(_asset_to_data(asset))
     # Members in canonical (sorted) order, defaults left out as in `_asset_to_data`.
     parts = []
+    policy = asset.backfill_policy
+    if policy is not None:
+        most = policy.max_partitions_per_run
+        parts.append(
+            '"backfill_policy":{"max_partitions_per_run":'
+            + ("null" if most is None else str(most))
+            + "}"
+        )
     if asset.can_subset:
         parts.append('"can_subset":true')
     if asset.code_version is not None:
@@ -189,11 +204,14 @@ def _asset_to_data(asset: ManifestAsset) -> dict[str, Any]:
         data["timeout_s"] = asset.timeout_s
     if asset.partitions is not None:
         data["partitions"] = dict(asset.partitions)
+    if asset.backfill_policy is not None:
+        data["backfill_policy"] = backfill_policy_to_data(asset.backfill_policy)
     return data
 
 
 def _asset_from_data(data: Mapping[str, Any]) -> ManifestAsset:
     retry = data.get("retry_policy")
+    backfill = data.get("backfill_policy")
     return ManifestAsset(
         key=AssetKey(data["key"]),
         node=data["node"],
@@ -210,6 +228,7 @@ def _asset_from_data(data: Mapping[str, Any]) -> ManifestAsset:
         retry_policy=retry_policy_from_data(retry) if retry is not None else None,
         timeout_s=data.get("timeout_s"),
         partitions=data.get("partitions"),
+        backfill_policy=backfill_policy_from_data(backfill) if backfill is not None else None,
     )
 
 

@@ -14,7 +14,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from arco_flow.core.errors import ConfigError, PartitionError, SelectionError
 from arco_flow.core.events import EventRecord
@@ -31,15 +31,26 @@ from arco_flow.sdk.jobs import JobDefinition
 from arco_flow.sdk.resources import ResourceScope
 from arco_flow.worker.executor import OutputCapture, WorkerSession
 
+if TYPE_CHECKING:
+    from arco_flow.core.partitions import PartitionKeyRange, PartitionsDefinition
+
 __all__ = [
     "EXECUTORS",
+    "PARTITION_RANGE_END_TAG",
+    "PARTITION_RANGE_START_TAG",
+    "PARTITION_TAG",
     "Executor",
     "PreparedRun",
     "coordinator_info",
     "prepare_run",
     "required_resource_keys",
+    "resolve_run_partition",
     "run_prepared",
 ]
+
+PARTITION_TAG = "dagster/partition"
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 Executor = Literal["in_process", "process_pool"]
 EXECUTORS: tuple[Executor, ...] = ("in_process", "process_pool")
@@ -62,8 +73,10 @@ def prepare_run(
     resources: Mapping[str, Any] | None = None,
     asset_selection: Any = None,
     partition_key: str | None = None,
+    partition_key_range: PartitionKeyRange | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> PreparedRun:
-    """Validates the definitions and the run config, and plans the selection.
+    """Validates the definitions, the run config and the partitions, and plans the selection.
 
     Args:
         job: the job to run; its definitions are validated whole.
@@ -71,12 +84,21 @@ def prepare_run(
         resources: resources that replace the definitions' ones of the same key.
         asset_selection: a subset of the job's assets.
         partition_key: the partition every task runs for.
+        partition_key_range: the inclusive range of partitions every task runs for, in one
+            run (a one-key range is planned as that key); excludes `partition_key`.
+        tags: the run's tags; Dagster's ``dagster/partition`` and
+            ``dagster/asset_partition_range_start``/``_end`` choose the partitions too.
 
     Raises:
         DefinitionsValidationError: the definitions have problems (all are listed).
         SelectionError: the selection matches no asset, or assets outside the job.
         ConfigError: the run config names an unknown node or resource, or is invalid.
+        PartitionError: the partition key or range is missing, unknown, reversed, given
+            twice, or given for unpartitioned assets.
     """
+    partition_key, partition_key_range = resolve_run_partition(
+        partition_key, partition_key_range, tags
+    )
     definitions = job.definitions
     if resources:
         definitions = definitions.with_resources(resources)
@@ -97,12 +119,11 @@ def prepare_run(
             f"the selection {asset_selection!r} matches no asset; "
             "`arco-flow assets list` shows the keys, groups are set with group_name="
         )
-    _check_partition(definitions, keys, partition_key)
+    partition = _plan_partition(definitions, keys, partition_key, partition_key_range)
     config = normalize_run_config(run_config)
     validate_run_config_keys(
         config, list(definitions.assets_defs_by_node), list(definitions.resources)
     )
-    partition = PlanPartition(key=partition_key) if partition_key is not None else None
     plan = build_plan(definitions.manifest, graph, keys, run_config=config, partition=partition)
     return PreparedRun(definitions=definitions, job=job, plan=plan, run_config=config)
 
@@ -222,10 +243,61 @@ def _run_in_pool(
         return RunCoordinator(dispatcher=pool, **common).run()
 
 
-def _check_partition(
-    definitions: Definitions, keys: Iterable[AssetKey], partition_key: str | None
-) -> None:
-    """A partition key is given exactly when the selected assets share a partitioning."""
+def resolve_run_partition(
+    partition_key: str | None,
+    partition_key_range: PartitionKeyRange | None,
+    tags: Mapping[str, str] | None,
+) -> tuple[str | None, PartitionKeyRange | None]:
+    """The run's partition key or range, from the arguments and Dagster's run tags.
+
+    Returns:
+        (key, None), (None, range) or (None, None).
+
+    Raises:
+        PartitionError: a key and a range are both given, an argument and a tag disagree,
+            or only one end of a range is tagged.
+    """
+    tags = tags or {}
+    tagged_key = tags.get(PARTITION_TAG)
+    start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
+    if (start is None) != (end is None):
+        raise PartitionError(
+            f"a partition range needs both tags {PARTITION_RANGE_START_TAG!r} and "
+            f"{PARTITION_RANGE_END_TAG!r}; only one was given"
+        )
+    if tagged_key is not None:
+        if partition_key is not None and partition_key != tagged_key:
+            raise PartitionError(
+                f"partition_key={partition_key!r} disagrees with tag {PARTITION_TAG}="
+                f"{tagged_key!r}; give the partition once"
+            )
+        partition_key = tagged_key
+    if start is not None and end is not None:
+        from arco_flow.core.partitions import PartitionKeyRange
+
+        tagged_range = PartitionKeyRange(start, end)
+        if partition_key_range is not None and partition_key_range != tagged_range:
+            raise PartitionError(
+                f"partition_key_range {partition_key_range.start!r}...{partition_key_range.end!r}"
+                f" disagrees with the range tags ({start!r}...{end!r}); give the range once"
+            )
+        partition_key_range = tagged_range
+    if partition_key is not None and partition_key_range is not None:
+        raise PartitionError(
+            f"both a partition key ({partition_key!r}) and a partition range "
+            f"({partition_key_range.start!r}...{partition_key_range.end!r}) were given; a run "
+            "covers one key or one range: pass partition_key= or partition_key_range=, not both"
+        )
+    return partition_key, partition_key_range
+
+
+def _plan_partition(
+    definitions: Definitions,
+    keys: Iterable[AssetKey],
+    partition_key: str | None,
+    partition_key_range: PartitionKeyRange | None,
+) -> PlanPartition | None:
+    """The run's partition, checked against the selected assets' shared partitioning."""
     specs = {key: definitions.get_assets_def(key).specs_by_key[key] for key in keys}
     partitioned = {key: spec.partitions_def for key, spec in specs.items() if spec.partitions_def}
     if not partitioned:
@@ -234,7 +306,12 @@ def _check_partition(
                 f"partition key {partition_key!r} was given, but none of the selected assets "
                 "is partitioned; leave the partition key out"
             )
-        return
+        if partition_key_range is not None:
+            raise PartitionError(
+                f"partition range {partition_key_range.start!r}...{partition_key_range.end!r} "
+                "was given, but none of the selected assets is partitioned; leave the range out"
+            )
+        return None
     names = ", ".join(sorted(k.to_user_string() for k in partitioned))
     unpartitioned = sorted(k.to_user_string() for k in specs if k not in partitioned)
     if unpartitioned:
@@ -254,13 +331,58 @@ def _check_partition(
         )
     partitions_def = next(iter(partitioned.values()))
     now = datetime.datetime.now(datetime.UTC)
+    if partition_key_range is not None:
+        return _range_partition(partitions_def, partition_key_range, names, now)
     if partition_key is None:
         last = partitions_def.get_last_partition_key(current_time=now)
         raise PartitionError(
             f"assets {names} are partitioned: choose a partition with partition_key= "
-            f"(the CLI's --partition), e.g. {last!r}"
+            f"(the CLI's --partition), or a range with partition_key_range= (--partition-range)"
+            f", e.g. {last!r}"
         )
     partitions_def.validate_partition_key(partition_key, current_time=now)
+    return PlanPartition(key=partition_key)
+
+
+def _range_partition(
+    partitions_def: PartitionsDefinition,
+    key_range: PartitionKeyRange,
+    names: str,
+    now: datetime.datetime,
+) -> PlanPartition:
+    """A range's plan partition once both ends exist and the range runs forward."""
+    space = partitions_def.resolve(current_time=now)
+    for end_name, key in (("start", key_range.start), ("end", key_range.end)):
+        try:
+            space.index_of(key)
+        except PartitionError as error:
+            ranges = space.all_ranges()
+            bounds = (
+                f" (partitions run from {space.key_at(ranges[0][0])!r} to "
+                f"{space.key_at(ranges[-1][1] - 1)!r})"
+                if ranges and "run from" not in str(error)
+                else ""
+            )
+            raise PartitionError(
+                f"the {end_name} of partition range {key_range.start!r}...{key_range.end!r} "
+                f"of assets {names} is not a partition: {error}{bounds}"
+            ) from None
+    try:
+        ranges = space.ranges_for_key_range(key_range)
+    except PartitionError:
+        # Both ends exist (checked above): the range runs backwards, in some dimension.
+        raise PartitionError(
+            f"partition range {key_range.start!r}...{key_range.end!r} of assets {names} ends "
+            f"before it starts; did you mean {key_range.end!r}...{key_range.start!r}?"
+        ) from None
+    if key_range.start == key_range.end:
+        return PlanPartition(key=key_range.start)
+    if not ranges:
+        raise PartitionError(
+            f"partition range {key_range.start!r}...{key_range.end!r} of assets {names} holds "
+            "no partition (every window in it is excluded); choose a wider range"
+        )
+    return PlanPartition(range_start=key_range.start, range_end=key_range.end)
 
 
 def coordinator_info() -> dict[str, Any]:

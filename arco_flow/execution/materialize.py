@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import ArcoError, DefinitionError
 from arco_flow.core.events import (
@@ -34,6 +34,9 @@ from arco_flow.sdk.metadata import MetadataValue, metadata_from_data
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.memory_store import MemoryEventStore
 from arco_flow.worker.executor import OutputCapture
+
+if TYPE_CHECKING:
+    from arco_flow.core.partitions import PartitionKeyRange
 
 __all__ = [
     "AssetMaterialization",
@@ -216,6 +219,7 @@ def materialize(
     raise_on_error: bool = True,
     tags: Mapping[str, str] | None = None,
     selection: Any = None,
+    partition_key_range: PartitionKeyRange | None = None,
 ) -> ExecuteInProcessResult:
     """Materializes assets in this process (Dagster's ``materialize``).
 
@@ -229,8 +233,10 @@ def materialize(
         resources: resource key -> resource, for this run.
         partition_key: the partition to materialize.
         raise_on_error: re-raise the user's own exception when a task fails for good.
-        tags: tags of the run.
+        tags: tags of the run; Dagster's partition tags choose the partitions too.
         selection: the subset of `assets` to run; all of them by default.
+        partition_key_range: an inclusive range of partitions, all materialized in this
+            one run; excludes `partition_key`.
 
     Returns:
         The run's result.
@@ -257,6 +263,7 @@ def materialize(
             tags=tags,
             asset_selection=selection,
             partition_key=partition_key,
+            partition_key_range=partition_key_range,
         )
     finally:
         if owned:
@@ -272,6 +279,7 @@ def materialize_to_memory(
     raise_on_error: bool = True,
     tags: Mapping[str, str] | None = None,
     selection: Any = None,
+    partition_key_range: PartitionKeyRange | None = None,
 ) -> ExecuteInProcessResult:
     """Like `materialize`, but every IO manager keeps values in memory.
 
@@ -303,6 +311,7 @@ def materialize_to_memory(
         raise_on_error=raise_on_error,
         tags=tags,
         selection=selection,
+        partition_key_range=partition_key_range,
     )
 
 
@@ -316,6 +325,7 @@ def execute_job_in_process(
     tags: Mapping[str, str] | None = None,
     asset_selection: Any = None,
     partition_key: str | None = None,
+    partition_key_range: PartitionKeyRange | None = None,
     run_id: str | None = None,
     on_event: Callable[[EventRecord], None] | None = None,
     on_planned: Callable[[Plan], None] | None = None,
@@ -335,6 +345,8 @@ def execute_job_in_process(
         resources=overrides,
         asset_selection=asset_selection,
         partition_key=partition_key,
+        partition_key_range=partition_key_range,
+        tags=tags,
     )
     if on_planned is not None:
         on_planned(prepared.plan)

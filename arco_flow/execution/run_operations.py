@@ -9,15 +9,23 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import ArcoError, ExecutionError
 from arco_flow.core.events import EventRecord
 from arco_flow.core.keys import AssetKey
-from arco_flow.core.plan import plan_from_data
+from arco_flow.core.plan import PlanPartition, plan_from_data
 from arco_flow.core.run_state import TaskStatus, restore_run_state
 from arco_flow.execution.coordinator import RunOutcome
-from arco_flow.execution.launcher import Executor, PreparedRun, prepare_run, run_prepared
+from arco_flow.execution.launcher import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    PARTITION_TAG,
+    Executor,
+    PreparedRun,
+    prepare_run,
+    run_prepared,
+)
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.fs_io_manager import FilesystemIOManager
@@ -25,6 +33,9 @@ from arco_flow.sdk.jobs import JobDefinition
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.records import RunRecord, RunStatus
 from arco_flow.worker.code_location import load_definitions
+
+if TYPE_CHECKING:
+    from arco_flow.core.partitions import PartitionKeyRange
 
 __all__ = [
     "coordinator_is_alive",
@@ -34,6 +45,8 @@ __all__ = [
 ]
 
 _TERMINAL = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED})
+
+PARTITION_TAGS = (PARTITION_TAG, PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_TAG)
 
 Loader = Callable[[Mapping[str, Any]], Definitions]
 
@@ -78,11 +91,14 @@ def launch_into_instance(
     on_planned: Callable[[PreparedRun], None] | None = None,
     on_record: Callable[[EventRecord], None] | None = None,
     partition_key: str | None = None,
+    partition_key_range: PartitionKeyRange | None = None,
 ) -> RunOutcome:
     """Plans and runs `job` (or a selection of it), recording into `instance`.
 
     Values go to the instance's storage folder unless an IO manager is bound. The run
-    can be canceled from another process (`ArcoInstance.request_cancel`).
+    can be canceled from another process (`ArcoInstance.request_cancel`). The run covers
+    `partition_key`, or every partition of `partition_key_range` (or those Dagster's
+    partition tags in `tags` name).
     """
     prepared = prepare_run(
         job,
@@ -90,6 +106,8 @@ def launch_into_instance(
         resources=_in_process_resources(job.definitions, executor, instance),
         asset_selection=asset_selection,
         partition_key=partition_key,
+        partition_key_range=partition_key_range,
+        tags=tags,
     )
     if on_planned is not None:
         on_planned(prepared)
@@ -122,7 +140,8 @@ def _run(
     holder: dict[str, str] = {}
 
     def on_any_record(record: EventRecord) -> None:
-        holder.setdefault("run_id", record.event.run_id)
+        if record.run_id is not None:
+            holder.setdefault("run_id", record.run_id)
         if on_record is not None:
             on_record(record)
 
@@ -284,4 +303,20 @@ def reexecute_run(
         parent_run_id=run_id,
         on_planned=on_planned,
         on_record=on_record,
+        **_partition_arguments(plan.partition, parent.tags),
     )
+
+
+def _partition_arguments(
+    partition: PlanPartition | None, tags: Mapping[str, str]
+) -> dict[str, Any]:
+    """The partition of a parent run, for its re-execution (tags already carrying it win)."""
+    if partition is None or any(tag in tags for tag in PARTITION_TAGS):
+        return {}
+    if partition.key is not None:
+        return {"partition_key": partition.key}
+    from arco_flow.core.partitions import PartitionKeyRange
+
+    assert partition.range_start is not None
+    assert partition.range_end is not None
+    return {"partition_key_range": PartitionKeyRange(partition.range_start, partition.range_end)}

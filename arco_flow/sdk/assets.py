@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from arco_flow.core.backfill_policy import BackfillPolicy
 from arco_flow.core.errors import DefinitionError
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.manifest import DEFAULT_GROUP, ManifestAsset
@@ -105,7 +106,7 @@ class AssetsDefinition:
         can_subset: bool = False,
         op_tags: Mapping[str, Any] | None = None,
         partitions_def: Any = None,
-        backfill_policy: Any = None,
+        backfill_policy: BackfillPolicy | None = None,
         check_specs: Iterable[Any] = (),
         timeout_s: float | None = None,
     ) -> None:
@@ -257,6 +258,7 @@ class AssetsDefinition:
                     can_subset=self.can_subset,
                     retry_policy=self.retry_policy,
                     timeout_s=self.timeout_s,
+                    backfill_policy=self.backfill_policy,
                     partitions=(
                         _partitions_data(spec.partitions_def)
                         if spec.partitions_def is not None

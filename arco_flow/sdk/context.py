@@ -7,12 +7,16 @@ body directly in a unit test. The context holds values only: it never reaches th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import DefinitionError
 from arco_flow.core.keys import AssetKey
+from arco_flow.sdk.partition_scope import PartitionScope, subset_key_range, subset_time_window
 from arco_flow.sdk.resource_map import Resources
+
+if TYPE_CHECKING:
+    from arco_flow.core.partitions import PartitionKeyRange, PartitionsSubset, TimeWindow
 
 __all__ = [
     "AssetExecutionContext",
@@ -89,7 +93,8 @@ class AssetExecutionContext:
         partition_key: str | None = None,
         instance: Any = None,
         partitions_def: Any = None,
-        input_partition_keys: Mapping[str, Sequence[str]] | None = None,
+        partition_scope: PartitionScope | None = None,
+        input_partitions: Mapping[str, PartitionsSubset] | None = None,
     ) -> None:
         self._run_id = run_id
         self._node_name = node_name
@@ -106,9 +111,11 @@ class AssetExecutionContext:
         self._retry_number = retry_number
         self._job_name = job_name
         self._run_tags = dict(run_tags or {})
-        self._partition_key = partition_key
+        if partition_scope is None and partition_key is not None:
+            partition_scope = PartitionScope(partitions_def, key=partition_key)
+        self._scope = partition_scope
         self._partitions_def = partitions_def
-        self._input_partition_keys = {k: list(v) for k, v in (input_partition_keys or {}).items()}
+        self._input_partitions = dict(input_partitions or {})
         self._instance = instance
         self._output_metadata: dict[str, dict[str, Any]] = {}
 
@@ -203,71 +210,125 @@ class AssetExecutionContext:
 
     @property
     def has_partition_key(self) -> bool:
-        """Whether the run is for one partition."""
-        return self._partition_key is not None
+        """Whether the run is for one partition (False for a range of several)."""
+        return self._scope is not None and not self._scope.is_range
+
+    @property
+    def has_partition_key_range(self) -> bool:
+        """Whether the run is for a range of several partitions."""
+        return self._scope is not None and self._scope.is_range
 
     @property
     def partition_key(self) -> str:
-        """The partition being materialized."""
-        if self._partition_key is None:
+        """The partition being materialized.
+
+        Raises:
+            DefinitionError: the run is unpartitioned, or for a range of several partitions.
+        """
+        scope = self._partition_scope()
+        if scope.key is None:
+            assert scope.key_range is not None
             raise DefinitionError(
-                f"{self._node_name!r} is not running for a partition; "
-                "check context.has_partition_key first"
+                f"{self._node_name!r} runs for the partition range "
+                f"{scope.key_range.start!r}...{scope.key_range.end!r}, so it has no single "
+                "partition key; use context.partition_key_range or context.partition_keys "
+                "(check context.has_partition_key first)"
             )
-        return self._partition_key
+        return scope.key
 
     @property
     def partition_keys(self) -> list[str]:
-        """The partitions being materialized (one, in a run of one partition)."""
-        return [self.partition_key]
+        """The partitions being materialized, in order (one, in a run of one partition)."""
+        return self._partition_scope().keys()
 
     @property
-    def partition_key_range(self) -> Any:
+    def partition_key_range(self) -> PartitionKeyRange:
         """The partitions being materialized, as a `PartitionKeyRange`."""
-        from arco_flow.core.partitions import PartitionKeyRange
-
-        return PartitionKeyRange(self.partition_key, self.partition_key)
+        return self._partition_scope().partition_key_range()
 
     @property
-    def partition_time_window(self) -> Any:
-        """The `TimeWindow` of the partition, for a time-partitioned asset."""
-        key = self.partition_key
-        window_of = getattr(self._partitions_def, "time_window_for_partition_key", None)
-        if window_of is None:
-            raise DefinitionError(
-                f"{self._node_name!r} is not partitioned by time, so its partition {key!r} "
-                "has no time window; use context.partition_key"
-            )
-        return window_of(key)
+    def partition_time_window(self) -> TimeWindow:
+        """The time window of the run's partitions: from the first's start to the last's end."""
+        return self._partition_scope().time_window(repr(self._node_name))
 
     @property
     def partitions_def(self) -> Any:
         """The partitions definition of the assets being materialized, if any."""
         return self._partitions_def
 
+    def _partition_scope(self) -> PartitionScope:
+        if self._scope is None:
+            raise DefinitionError(
+                f"{self._node_name!r} is not running for a partition; "
+                "check context.has_partition_key first"
+            )
+        return self._scope
+
+    def _check_output(self, output_name: str) -> None:
+        # Every output of a task shares its partitions; a wrong name is still a mistake.
+        if (
+            output_name != "result"
+            and self._output_names
+            and output_name not in self._output_names.values()
+        ):
+            outputs = ", ".join(sorted(self._output_names.values()))
+            raise DefinitionError(
+                f"{self._node_name!r} has no output named {output_name!r} (outputs: {outputs})"
+            )
+
     def asset_partition_key_for_output(self, output_name: str = "result") -> str:
-        """The partition an output is stored for."""
+        """The partition an output is stored for (a run of one partition)."""
+        self._check_output(output_name)
         return self.partition_key
+
+    def asset_partition_keys_for_output(self, output_name: str = "result") -> list[str]:
+        """The partitions an output is stored for."""
+        self._check_output(output_name)
+        return self.partition_keys
+
+    def asset_partition_key_range_for_output(
+        self, output_name: str = "result"
+    ) -> PartitionKeyRange:
+        """The partitions an output is stored for, as a key range."""
+        self._check_output(output_name)
+        return self.partition_key_range
+
+    def asset_partitions_time_window_for_output(self, output_name: str = "result") -> TimeWindow:
+        """The time window of the partitions an output is stored for."""
+        self._check_output(output_name)
+        return self.partition_time_window
+
+    def _input_subset(self, input_name: str) -> PartitionsSubset:
+        try:
+            return self._input_partitions[input_name]
+        except KeyError:
+            known = ", ".join(sorted(self._input_partitions)) or "none"
+            raise DefinitionError(
+                f"input {input_name!r} of {self._node_name!r} loads no partitions in this run "
+                f"(partitioned inputs: {known})"
+            ) from None
 
     def asset_partition_keys_for_input(self, input_name: str) -> list[str]:
         """The upstream partitions an input loads (its partition mapping applied)."""
-        try:
-            return list(self._input_partition_keys[input_name])
-        except KeyError:
-            raise DefinitionError(
-                f"input {input_name!r} of {self._node_name!r} loads no partitions in this run "
-                f"(partitioned inputs: {', '.join(sorted(self._input_partition_keys)) or 'none'})"
-            ) from None
+        return self._input_subset(input_name).get_partition_keys()
 
     def asset_partition_key_for_input(self, input_name: str) -> str:
         """The one upstream partition an input loads."""
-        keys = self.asset_partition_keys_for_input(input_name)
-        if len(keys) != 1:
+        subset = self._input_subset(input_name)
+        if len(subset) != 1:
             raise DefinitionError(
-                f"input {input_name!r} of {self._node_name!r} loads {len(keys)} partitions; "
-                "use asset_partition_keys_for_input"
+                f"input {input_name!r} of {self._node_name!r} loads {len(subset)} partitions; "
+                "use asset_partition_keys_for_input or asset_partition_key_range_for_input"
             )
-        return keys[0]
+        return subset.get_partition_keys()[0]
+
+    def asset_partition_key_range_for_input(self, input_name: str) -> PartitionKeyRange:
+        """The upstream partitions an input loads, from the first to the last."""
+        return subset_key_range(self._input_subset(input_name))
+
+    def asset_partitions_time_window_for_input(self, input_name: str) -> TimeWindow:
+        """The time window of the upstream partitions an input loads."""
+        return subset_time_window(self._input_subset(input_name))
 
     # -- output metadata ------------------------------------------------------------
 
@@ -314,13 +375,43 @@ def build_asset_context(
     run_tags: Mapping[str, str] | None = None,
     instance: Any = None,
     asset_key: AssetKey | None = None,
+    partition_key_range: PartitionKeyRange | None = None,
+    partitions_def: Any = None,
 ) -> AssetExecutionContext:
     """A context for calling an asset body directly in a unit test.
 
     Resources are used as given: a `ConfigurableResource` is not set up, as in Dagster's
     direct invocation.
+
+    Args:
+        resources: resource key -> resource.
+        asset_config: the node's config.
+        partition_key: the partition the body runs for.
+        run_tags: the run's tags.
+        instance: handed on as ``context.instance``.
+        asset_key: the key being materialized.
+        partition_key_range: a range of partitions the body runs for, instead of one key.
+        partitions_def: the definition of the partitions; needed to list a range's keys
+            and for time windows.
+
+    Raises:
+        DefinitionError: both a partition key and a range are given, or a range of
+            several keys without its partitions definition.
     """
     keys = (asset_key,) if asset_key is not None else ()
+    scope = None
+    if partition_key_range is not None:
+        if partition_key is not None:
+            raise DefinitionError(
+                "build_asset_context takes partition_key= or partition_key_range=, not both"
+            )
+        if partitions_def is None and partition_key_range.start != partition_key_range.end:
+            raise DefinitionError(
+                "build_asset_context needs partitions_def= to list the keys of "
+                f"partition_key_range {partition_key_range.start!r}..."
+                f"{partition_key_range.end!r}"
+            )
+        scope = PartitionScope.for_range(partitions_def, partition_key_range)
     return AssetExecutionContext(
         run_id="direct-invocation",
         node_name=asset_key.to_user_string() if asset_key else "direct_invocation",
@@ -331,4 +422,6 @@ def build_asset_context(
         run_tags=run_tags,
         partition_key=partition_key,
         instance=instance,
+        partitions_def=partitions_def,
+        partition_scope=scope,
     )

@@ -12,6 +12,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, overload
 
+from arco_flow.core.backfill_policy import BackfillPolicy, BackfillPolicyType
 from arco_flow.core.errors import DefinitionError
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey, is_valid_name
 from arco_flow.core.retry import RetryPolicy
@@ -186,7 +187,7 @@ def asset(
     output_required: bool = ...,
     automation_condition: Any = ...,
     freshness_policy: Any = ...,
-    backfill_policy: Any = ...,
+    backfill_policy: BackfillPolicy | None = ...,
     retry_policy: RetryPolicy | None = ...,
     code_version: str | None = ...,
     check_specs: Sequence[Any] | None = ...,
@@ -219,7 +220,7 @@ def asset(
     output_required: bool = True,
     automation_condition: Any = None,
     freshness_policy: Any = None,
-    backfill_policy: Any = None,
+    backfill_policy: BackfillPolicy | None = None,
     retry_policy: RetryPolicy | None = None,
     code_version: str | None = None,
     check_specs: Sequence[Any] | None = None,
@@ -256,7 +257,8 @@ def asset(
         output_required: accepted for Dagster code.
         automation_condition: when the asset materializes by itself.
         freshness_policy: how stale the asset may get.
-        backfill_policy: how backfills split the asset's partitions into runs.
+        backfill_policy: how backfills split the asset's partitions into runs; an
+            unpartitioned asset takes only ``BackfillPolicy.single_run()``.
         retry_policy: how failed attempts are retried.
         code_version: a version of the body; changes mark the asset stale.
         check_specs: checks evaluated in the body.
@@ -295,6 +297,7 @@ def asset(
             node_name = node_name.replace("-", "_").replace(".", "_")
         signature = _analyze_body(fn, where)
         inputs = _bind_inputs(signature, ins, where)
+        _check_backfill_policy(backfill_policy, partitions_def is not None, where)
         all_deps: list[Any] = [
             AssetDep(binding.key, partition_mapping=binding.partition_mapping) for binding in inputs
         ]
@@ -359,7 +362,7 @@ def multi_asset(
     required_resource_keys: Iterable[str] | None = None,
     internal_asset_deps: Mapping[str, Iterable[AssetKey]] | None = None,
     partitions_def: Any = None,
-    backfill_policy: Any = None,
+    backfill_policy: BackfillPolicy | None = None,
     op_tags: Mapping[str, Any] | None = None,
     can_subset: bool = False,
     group_name: str | None = None,
@@ -473,6 +476,9 @@ def multi_asset(
                 )
         if not asset_specs:
             raise DefinitionError(f"{where}: declares no assets; add outs or specs")
+        _check_backfill_policy(
+            backfill_policy, any(spec.partitions_def is not None for spec in asset_specs), where
+        )
         unknown_internal = sorted(set(internal) - {o.name for o in outputs})
         if unknown_internal:
             raise DefinitionError(
@@ -497,6 +503,22 @@ def multi_asset(
         )
 
     return decorate
+
+
+def _check_backfill_policy(policy: Any, partitioned: bool, where: str) -> None:
+    if policy is None:
+        return
+    if not isinstance(policy, BackfillPolicy):
+        raise DefinitionError(
+            f"{where}: backfill_policy must be a BackfillPolicy (BackfillPolicy.single_run() "
+            f"or BackfillPolicy.multi_run(n)), got {type(policy).__name__}"
+        )
+    if not partitioned and policy.policy_type is BackfillPolicyType.MULTI_RUN:
+        # As Dagster: an unpartitioned asset has nothing to split into several runs.
+        raise DefinitionError(
+            f"{where}: {policy} splits partitions into runs, but the asset is not "
+            "partitioned; use BackfillPolicy.single_run(), or set partitions_def="
+        )
 
 
 def _restricted(deps: Sequence[AssetDep], allowed: set[AssetKey] | None) -> list[AssetDep]:

@@ -19,6 +19,7 @@ from arco_flow.sdk.io_managers import (
     IOManager,
     OutputContext,
     StoredValueNotFoundError,
+    values_by_partition,
 )
 from arco_flow.sdk.resources import ConfigurableResource
 
@@ -33,7 +34,10 @@ class FilesystemIOManager(ConfigurableIOManager):
     """Pickles each value to ``<base_dir>/<key parts>[/<partition>]``.
 
     Writes go to a temporary file in the same folder and are renamed into place, so a
-    reader never sees half a value, even after a crash.
+    reader never sees half a value, even after a crash. A run over a partition range
+    stores one file per partition: its body returns a dict from each partition key of the
+    range to that partition's value, and an input over several partitions loads such a
+    dict back.
     """
 
     base_dir: str | None = None
@@ -47,29 +51,45 @@ class FilesystemIOManager(ConfigurableIOManager):
         return Path(self.base_dir, *identifier)
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        """Pickles `obj` atomically."""
-        path = self._path(context.get_asset_identifier())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                pickle.dump(obj, stream, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        context.add_output_metadata({"path": str(path)})
+        """Pickles `obj` atomically (each partition's value to its own file, for a range)."""
+        if not context.has_asset_partitions or context.has_partition_key:
+            path = self._path(context.get_asset_identifier())
+            _write(path, obj)
+            context.add_output_metadata({"path": str(path)})
+            return
+        folder = self._path(list(context.asset_key.path))
+        for key, value in values_by_partition(context, obj).items():
+            _write(folder / key, value)
+        context.add_output_metadata({"path": str(folder)})
 
     def load_input(self, context: InputContext) -> Any:
-        """Unpickles the upstream value."""
-        path = self._path(context.get_asset_identifier())
-        try:
-            with path.open("rb") as stream:
-                return pickle.load(stream)  # noqa: S301  # our own files, written by handle_output
-        except FileNotFoundError:
-            raise StoredValueNotFoundError(
-                f"input {context.name!r} needs the value of asset "
-                f"{context.asset_key.to_user_string()!r}, which has not been stored at "
-                f"{path}: materialize {context.asset_key.to_user_string()!r} first, or "
-                "select it in this run"
-            ) from None
+        """Unpickles the upstream value (a dict by partition key for a range of partitions)."""
+        if context.has_asset_partitions and not context.has_partition_key:
+            folder = self._path(list(context.asset_key.path))
+            return {key: _read(context, folder / key) for key in context.asset_partition_keys}
+        return _read(context, self._path(context.get_asset_identifier()))
+
+
+def _write(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            pickle.dump(obj, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _read(context: InputContext, path: Path) -> Any:
+    try:
+        with path.open("rb") as stream:
+            return pickle.load(stream)  # noqa: S301  # our own files, written by handle_output
+    except FileNotFoundError:
+        raise StoredValueNotFoundError(
+            f"input {context.name!r} needs the value of asset "
+            f"{context.asset_key.to_user_string()!r}, which has not been stored at "
+            f"{path}: materialize {context.asset_key.to_user_string()!r} first, or "
+            "select it in this run"
+        ) from None

@@ -129,6 +129,7 @@ class JobDefinition:
         tags: Mapping[str, str] | None = None,
         asset_selection: Any = None,
         partition_key: str | None = None,
+        partition_key_range: Any = None,
     ) -> Any:
         """Runs the job in this process and returns its result (Dagster's name).
 
@@ -140,6 +141,9 @@ class JobDefinition:
             tags: tags of this run, added to the job's.
             asset_selection: a subset of the job's assets to run.
             partition_key: the partition to run.
+            partition_key_range: a `PartitionKeyRange` of partitions to run in this one run;
+                excludes `partition_key`. Dagster's ``dagster/asset_partition_range_start``
+                and ``_end`` tags (and ``dagster/partition``) are read too.
 
         Returns:
             An `ExecuteInProcessResult`.
@@ -156,4 +160,5 @@ class JobDefinition:
             tags=tags,
             asset_selection=asset_selection,
             partition_key=partition_key,
+            partition_key_range=partition_key_range,
         )

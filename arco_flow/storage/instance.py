@@ -8,21 +8,29 @@ call on the store's protocols, scoped to the instance's tenant and workspace.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+import uuid
 from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from arco_flow.core.errors import PartitionError
 from arco_flow.core.events import (
     DEFAULT_TENANT,
     DEFAULT_WORKSPACE,
+    DynamicPartitionsAdded,
+    DynamicPartitionsDeleted,
     EventRecord,
     NewEvent,
     RunCancelRequested,
     idempotency_key,
 )
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
+from arco_flow.core.partitions import PartitionsDefinition
 from arco_flow.storage.memory_store import MemoryEventStore
+from arco_flow.storage.partition_status import AssetPartitionStatus
 from arco_flow.storage.protocols import Storage
 from arco_flow.storage.records import (
     AssetRecord,
@@ -36,6 +44,16 @@ from arco_flow.storage.records import (
 __all__ = ["ArcoInstance", "arco_home"]
 
 HOME_VARIABLE = "ARCO_HOME"
+
+# Dagster refuses these in static keys ("..." separates a range's ends in its UI); we refuse
+# them in dynamic keys too, with every other control character, which no UI shows.
+_BAD_KEY = re.compile(r"\.\.\.|[\x00-\x1f\x7f]")
+# Joining the keys with a character the pattern never matches lets one search check a
+# million keys at once; the count of joiners tells whether a key held one itself.
+_JOIN = "\uffff"
+# Up to this many keys, an add first asks which exist, so that re-adding them records nothing.
+_CHECKED_ADD = 100
+_SHOWN_PROBLEMS = 10
 
 
 def arco_home(environ: Mapping[str, str] | None = None) -> Path:
@@ -215,6 +233,82 @@ class ArcoInstance:
         """Every asset key the instance has a record of."""
         return [record.asset_key for record in self.get_asset_records()]
 
+    # -- partitions -----------------------------------------------------------------
+
+    def add_dynamic_partitions(
+        self, partitions_def_name: str, partition_keys: Sequence[str]
+    ) -> None:
+        """Adds keys to a dynamic partitions definition; keys it already has stay put.
+
+        New keys go after the existing ones, in the order given. One call is one event,
+        however many keys it adds.
+
+        Args:
+            partitions_def_name: The name of the `DynamicPartitionsDefinition`.
+            partition_keys: The keys: non-empty strings without ``...`` or control characters.
+
+        Raises:
+            PartitionError: The name or a key is not valid; every bad key is listed.
+        """
+        _check_name(partitions_def_name)
+        keys = tuple(dict.fromkeys(_checked_keys(partitions_def_name, partition_keys)))
+        if len(keys) <= _CHECKED_ADD:
+            keys = tuple(k for k in keys if not self.has_dynamic_partition(partitions_def_name, k))
+        if not keys:
+            return
+        event = DynamicPartitionsAdded(partitions_def_name=partitions_def_name, partition_keys=keys)
+        self._append_change(event)
+
+    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        """Removes a key from a dynamic partitions definition; an unknown key is ignored."""
+        _check_name(partitions_def_name)
+        if not self.has_dynamic_partition(partitions_def_name, partition_key):
+            return
+        event = DynamicPartitionsDeleted(
+            partitions_def_name=partitions_def_name, partition_keys=(partition_key,)
+        )
+        self._append_change(event)
+
+    def _append_change(self, event: DynamicPartitionsAdded | DynamicPartitionsDeleted) -> None:
+        # A fresh UUID per request: the same keys may be added, deleted and added again.
+        key = idempotency_key(event, uuid.uuid4().hex)
+        self.append([NewEvent(event=event, idempotency_key=key, actor="user")])
+
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        """Whether a dynamic partitions definition has `partition_key`."""
+        return self.storage.has_dynamic_partition(
+            partitions_def_name, partition_key, **self._scope()
+        )
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        """The keys of a dynamic partitions definition, in the order they were added."""
+        return self.storage.get_dynamic_partitions(partitions_def_name, **self._scope())
+
+    def get_partition_status(
+        self,
+        asset_key: CoercibleToAssetKey,
+        partitions_def: PartitionsDefinition,
+        *,
+        current_time: datetime | None = None,
+    ) -> AssetPartitionStatus:
+        """Which partitions of an asset are materialized, failed, in progress or missing.
+
+        Each status is a `PartitionsSubset` of `partitions_def` (ranges, never key lists),
+        and the four are disjoint: in progress wins over failed, failed over materialized,
+        as in Dagster's partition health view (see `arco_flow.storage.partition_status`).
+
+        Args:
+            asset_key: The asset.
+            partitions_def: The asset's partitions definition.
+            current_time: "Now", which decides which time partitions exist; the current
+                time by default.
+        """
+        now = current_time if current_time is not None else datetime.now(UTC)
+        space = partitions_def.resolve(now, self)
+        return self.storage.partition_status(
+            AssetKey.from_coercible(asset_key), space, **self._scope()
+        )
+
     # -- maintenance ----------------------------------------------------------------
 
     def rebuild_projections(self) -> int:
@@ -227,3 +321,53 @@ class ArcoInstance:
 
     def __repr__(self) -> str:
         return f"<ArcoInstance {type(self.storage).__name__} storage_dir={self._storage_dir!r}>"
+
+
+def _check_name(partitions_def_name: object) -> None:
+    if not isinstance(partitions_def_name, str) or not partitions_def_name:
+        raise PartitionError(
+            f"a dynamic partitions definition is named by a non-empty string, got "
+            f"{partitions_def_name!r}; pass the name given to DynamicPartitionsDefinition(name=)"
+        )
+
+
+def _checked_keys(partitions_def_name: str, partition_keys: Sequence[str]) -> Sequence[str]:
+    """`partition_keys`, or PartitionError listing every key that is not valid."""
+    if isinstance(partition_keys, str) or not isinstance(partition_keys, Sequence):
+        raise PartitionError(
+            f"add_dynamic_partitions({partitions_def_name!r}, ...) takes a list of key "
+            f"strings, got {partition_keys!r}; write e.g. "
+            f"add_dynamic_partitions({partitions_def_name!r}, ['a', 'b'])"
+        )
+    try:
+        joined = _JOIN.join(partition_keys)
+    except TypeError:
+        joined = None
+    if (
+        joined is not None
+        and _BAD_KEY.search(joined) is None
+        and joined.count(_JOIN) == len(partition_keys) - 1
+        and "" not in partition_keys
+    ):
+        return partition_keys
+    problems = [problem for key in partition_keys if (problem := _key_problem(key))]
+    if not problems:
+        return partition_keys
+    shown = "; ".join(problems[:_SHOWN_PROBLEMS])
+    more = (
+        f"; and {len(problems) - _SHOWN_PROBLEMS} more" if len(problems) > _SHOWN_PROBLEMS else ""
+    )
+    raise PartitionError(
+        f"cannot add keys to dynamic partitions {partitions_def_name!r}: {shown}{more}. "
+        "A partition key is a non-empty string without '...' or control characters; "
+        "nothing was added."
+    )
+
+
+def _key_problem(key: object) -> str | None:
+    if not isinstance(key, str):
+        return f"{key!r} is not a string"
+    if not key:
+        return "'' is empty"
+    bad = sorted(set(_BAD_KEY.findall(key)))
+    return f"{key!r} contains {', '.join(repr(s) for s in bad)}" if bad else None

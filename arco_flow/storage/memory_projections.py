@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from arco_flow.core.events import EventRecord
 from arco_flow.storage.projector import (
     AssetRowKey,
+    FailureKey,
     ProjectionState,
     RunKey,
     TaskKey,
@@ -19,10 +20,12 @@ from arco_flow.storage.projector import (
 from arco_flow.storage.records import MaterializationRecord, ObservationRecord
 from arco_flow.storage.rows import TableRows, projection_rows
 
-__all__ = ["InMemoryProjections", "Scope"]
+__all__ = ["DynamicPartitionsKey", "InMemoryProjections", "Scope"]
 
 Scope = tuple[str, str]
 """(tenant_id, workspace_id)."""
+DynamicPartitionsKey = tuple[str, str, str]
+"""(tenant_id, workspace_id, partitions_def_name)."""
 
 
 class InMemoryProjections:
@@ -39,6 +42,11 @@ class InMemoryProjections:
         self.runs_by_asset: dict[AssetRowKey, set[str]] = {}
         """Ids of the runs that planned or materialized each asset."""
         self.tasks_by_run: dict[RunKey, set[TaskKey]] = {}
+        self.failures_by_asset: dict[tuple[str, str, str], set[FailureKey]] = {}
+        """Each asset's failure rows, by (tenant, workspace, asset key user string)."""
+        self.dynamic_partitions: dict[DynamicPartitionsKey, dict[str, tuple[int, int]]] = {}
+        """Each dynamic definition's keys, in the order they were added, with their
+        (event id, index in event) positions; a dict keeps insertion order."""
 
     def apply(self, records: Sequence[EventRecord]) -> None:
         """Projects new `records` (in event id order) and updates the indexes."""
@@ -58,6 +66,18 @@ class InMemoryProjections:
                 ),
                 [],
             ).append(materialization)
+        for failure_key in changes.failures:
+            self.failures_by_asset.setdefault(failure_key[:3], set()).add(failure_key)
+        for change in changes.dynamic_partitions:
+            name = (change.tenant_id, change.workspace_id, change.partitions_def_name)
+            positions = self.dynamic_partitions.setdefault(name, {})
+            if change.added:
+                for ordinal, partition_key in enumerate(change.partition_keys):
+                    if partition_key not in positions:
+                        positions[partition_key] = (change.event_id, ordinal)
+            else:
+                for partition_key in change.partition_keys:
+                    positions.pop(partition_key, None)
         for observation in changes.observations:
             self.observations.setdefault(
                 (observation.tenant_id, observation.workspace_id, observation.asset_key), []
@@ -69,4 +89,5 @@ class InMemoryProjections:
             self.state,
             (item for history in self.materializations.values() for item in history),
             (item for history in self.observations.values() for item in history),
+            self.dynamic_partitions,
         )

@@ -14,21 +14,37 @@ import time
 from collections.abc import Collection, Sequence
 from itertools import islice
 
-from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord, NewEvent
+from arco_flow.core.events import (
+    DEFAULT_TENANT,
+    DEFAULT_WORKSPACE,
+    DynamicPartitionsDeleted,
+    EventRecord,
+    NewEvent,
+)
 from arco_flow.core.keys import AssetKey
+from arco_flow.core.partitions import KeySpace
 from arco_flow.storage.memory_projections import InMemoryProjections
+from arco_flow.storage.partition_status import (
+    ActiveRun,
+    AssetPartitionStatus,
+    MaterializedCache,
+    PartitionFailure,
+    asset_partition_status,
+)
 from arco_flow.storage.placement import place_events, streams_of
-from arco_flow.storage.projector import AssetRowKey
+from arco_flow.storage.projector import AssetRowKey, planned_partition
 from arco_flow.storage.protocols import Clock
 from arco_flow.storage.query_rules import (
     asset_sort_key,
     cursor_not_found,
+    partitions_stream,
     run_matches,
     run_not_found,
     run_stream,
     task_sort_key,
 )
 from arco_flow.storage.records import (
+    ACTIVE_RUN_STATUSES,
     AssetRecord,
     MaterializationRecord,
     ObservationRecord,
@@ -59,6 +75,8 @@ class MemoryEventStore:
         self._by_key: dict[tuple[str, str, str], EventRecord] = {}
         self._streams: dict[tuple[str, str, str], list[EventRecord]] = {}
         self._projections = InMemoryProjections()
+        self._caches: dict[tuple[str, str, str, str], MaterializedCache] = {}
+        """Derived materialized caches by (tenant, workspace, asset, indexing fingerprint)."""
 
     # EventStore
 
@@ -333,12 +351,51 @@ class MemoryEventStore:
             workspace_id=summary.workspace_id,
         )
 
+    # PartitionStorage
+
+    def get_dynamic_partitions(
+        self,
+        partitions_def_name: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[str]:
+        """See `PartitionStorage.get_dynamic_partitions`."""
+        name = (tenant_id, workspace_id, partitions_def_name)
+        return list(self._projections.dynamic_partitions.get(name, ()))
+
+    def has_dynamic_partition(
+        self,
+        partitions_def_name: str,
+        partition_key: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> bool:
+        """See `PartitionStorage.has_dynamic_partition`."""
+        name = (tenant_id, workspace_id, partitions_def_name)
+        return partition_key in self._projections.dynamic_partitions.get(name, ())
+
+    def partition_status(
+        self,
+        asset_key: AssetKey,
+        space: KeySpace,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> AssetPartitionStatus:
+        """See `PartitionStorage.partition_status`."""
+        with self._lock:
+            source = _MemoryStatusSource(self, asset_key, tenant_id, workspace_id)
+            return asset_partition_status(space, source)
+
     # ProjectionMaintenance
 
     def rebuild_projections(self, *, batch_size: int = 2000) -> int:
         """See `ProjectionMaintenance.rebuild_projections`."""
         with self._lock:
             self._projections = _replay(self._log, batch_size)
+            self._caches.clear()
             return len(self._log)
 
     def verify(self) -> list[str]:
@@ -361,3 +418,67 @@ def _replay(log: Sequence[EventRecord], batch_size: int) -> InMemoryProjections:
     for start in range(0, len(log), batch_size):
         projections.apply(log[start : start + batch_size])
     return projections
+
+
+class _MemoryStatusSource:
+    """The rows of one asset's partition status, read from the memory projections."""
+
+    def __init__(
+        self, store: MemoryEventStore, asset_key: AssetKey, tenant_id: str, workspace_id: str
+    ) -> None:
+        self._store = store
+        self._projections = store._projections
+        self._asset_key = asset_key
+        self._scope = (tenant_id, workspace_id)
+
+    def index_versions(self, dependencies: Sequence[tuple[str, bool]]) -> list[int]:
+        versions = []
+        for name, any_change in dependencies:
+            stream = self._store._streams.get((*self._scope, partitions_stream(name)), [])
+            changes = (
+                record.event_id
+                for record in reversed(stream)
+                if any_change or isinstance(record.event, DynamicPartitionsDeleted)
+            )
+            versions.append(next(changes, 0))
+        return versions
+
+    def cached(self, fingerprint: str) -> MaterializedCache | None:
+        key = (*self._scope, self._asset_key.to_user_string(), fingerprint)
+        return self._store._caches.get(key)
+
+    def store_cache(self, cache: MaterializedCache) -> None:
+        key = (*self._scope, self._asset_key.to_user_string(), cache.fingerprint)
+        kept = self._store._caches.get(key)
+        if kept is None or kept.through_event_id < cache.through_event_id:
+            self._store._caches[key] = cache
+
+    def latest_since(self, after_event_id: int) -> list[tuple[int, str]]:
+        history = self._projections.materializations.get((*self._scope, self._asset_key), [])
+        start = bisect.bisect_right(history, after_event_id, key=lambda record: record.event_id)
+        return [(record.event_id, record.partition_key or "") for record in history[start:]]
+
+    def failures(self) -> list[PartitionFailure]:
+        keys = self._projections.failures_by_asset.get(
+            (*self._scope, self._asset_key.to_user_string()), set()
+        )
+        return [self._projections.state.failures[key] for key in keys]
+
+    def active_runs(self) -> list[ActiveRun]:
+        runs = self._projections.state.runs
+        run_ids = self._projections.runs_by_asset.get((*self._scope, self._asset_key), set())
+        found = []
+        for run_id in run_ids:
+            run = runs.get((*self._scope, run_id))
+            if run is None or run.status not in ACTIVE_RUN_STATUSES:
+                continue
+            partition = planned_partition(run.plan)
+            if partition is not None:
+                found.append(
+                    ActiveRun(
+                        created_event_id=run.created_event_id,
+                        range_start=partition[0],
+                        range_end=partition[1],
+                    )
+                )
+        return found

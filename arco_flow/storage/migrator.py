@@ -50,12 +50,16 @@ def current_revisions(connection: Connection) -> tuple[str, ...]:
     return tuple(context.get_current_heads())
 
 
-def upgrade_schema(connection: Connection, *, where: str) -> None:
+def upgrade_schema(connection: Connection, *, where: str) -> tuple[str, ...]:
     """Upgrades the database to the head revision, inside the caller's transaction.
 
     Args:
         connection: A connection in a write transaction.
         where: The store's location, for error messages.
+
+    Returns:
+        The revisions the database had before, when it was upgraded from an earlier
+        revision; empty when it was new or already at the head.
 
     Raises:
         StoreError: The database has a revision this version does not know.
@@ -72,7 +76,8 @@ def upgrade_schema(connection: Connection, *, where: str) -> None:
             "changed."
         )
     if set(current) == set(scripts.get_heads()):
-        return
+        return ()
     config = _config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+    return current

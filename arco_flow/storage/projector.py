@@ -16,6 +16,11 @@ Rules worth knowing:
 - A task's status and times follow its latest attempt; events of an older attempt only add
   their usage. Usage adds up over attempts (wall and CPU seconds summed, peak RSS the max).
 - Events for a run with no `RunStarted` still create their task and asset rows.
+- A final `TaskFailed` (no retry) of a run whose plan has a partition key or range records
+  one failure row per asset of the task over those partitions; a later final failure of
+  the same task replaces it. A run with no `RunStarted` or no partition records none.
+- Dynamic partition changes are kept as ordered operations (insert a key where missing,
+  delete a key): applying them needs no row, so a million keys cost no load.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any, TypeAlias
 from arco_flow.core.events import (
     AssetMaterialized,
     AssetObserved,
+    DynamicPartitionsAdded,
+    DynamicPartitionsDeleted,
     EventRecord,
     LogRecorded,
     RunCanceled,
@@ -43,6 +50,7 @@ from arco_flow.core.events import (
 )
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
+from arco_flow.storage.partition_status import PartitionFailure
 from arco_flow.storage.records import (
     MaterializationRecord,
     ObservationRecord,
@@ -54,6 +62,8 @@ from arco_flow.storage.records import (
 __all__ = [
     "AssetRowKey",
     "AssetSummary",
+    "DynamicPartitionsChange",
+    "FailureKey",
     "PartitionRowKey",
     "ProjectionChanges",
     "ProjectionState",
@@ -61,6 +71,7 @@ __all__ = [
     "RunAssetKey",
     "RunKey",
     "TaskKey",
+    "planned_partition",
     "project",
     "required_rows",
 ]
@@ -75,6 +86,8 @@ PartitionRowKey: TypeAlias = tuple[str, str, AssetKey, str | None]
 """(tenant_id, workspace_id, asset_key, partition_key)."""
 RunAssetKey: TypeAlias = tuple[str, str, str, AssetKey]
 """(tenant_id, workspace_id, run_id, asset_key): the run planned or materialized the asset."""
+FailureKey: TypeAlias = tuple[str, str, str, str, str]
+"""(tenant_id, workspace_id, asset key user string, run_id, task_id)."""
 
 _RESUMABLE = frozenset({RunStatus.QUEUED, RunStatus.STARTED})
 
@@ -109,6 +122,21 @@ class ProjectionState:
     latest: dict[PartitionRowKey, MaterializationRecord] = field(default_factory=dict)
     """The newest materialization of each partition (None: unpartitioned)."""
     run_assets: set[RunAssetKey] = field(default_factory=set)
+    failures: dict[FailureKey, PartitionFailure] = field(default_factory=dict)
+    """Final task failures over partitions; written, never read, by the projector."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DynamicPartitionsChange:
+    """Keys added to (inserted where missing) or deleted from a dynamic definition."""
+
+    tenant_id: str
+    workspace_id: str
+    partitions_def_name: str
+    partition_keys: tuple[str, ...]
+    added: bool
+    event_id: int
+    """The event; an added key's position is (event_id, index in `partition_keys`)."""
 
 
 @dataclass(slots=True)
@@ -124,6 +152,9 @@ class ProjectionChanges:
     run_assets: set[RunAssetKey] = field(default_factory=set)
     materializations: list[MaterializationRecord] = field(default_factory=list)
     observations: list[ObservationRecord] = field(default_factory=list)
+    failures: set[FailureKey] = field(default_factory=set)
+    dynamic_partitions: list[DynamicPartitionsChange] = field(default_factory=list)
+    """In log order: a backend applies them in this order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +189,8 @@ def required_rows(records: Iterable[EventRecord]) -> RequiredRows:
             runs.add((*scope, event.run_id))
         elif isinstance(event, _TASK_EVENTS):
             tasks.add((*scope, event.run_id, event.task_id))
+            if isinstance(event, TaskFailed) and event.retry_in_s is None:
+                runs.add((*scope, event.run_id))  # its plan says which partitions failed
         elif isinstance(event, AssetMaterialized | AssetObserved):
             assets.add((*scope, event.asset_key))
     return RequiredRows(
@@ -189,6 +222,8 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
     match event:
         case TaskStarted() | TaskSucceeded() | TaskFailed() | TaskSkipped():
             _apply_task_event(state, changes, record, event)
+            if isinstance(event, TaskFailed) and event.retry_in_s is None:
+                _failed_for_good(state, changes, record, event)
         case AssetMaterialized():
             _materialized(state, changes, record, event)
         case AssetObserved():
@@ -197,7 +232,18 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
             _run_started(state, changes, record, event)
         case LogRecorded():
             pass
-        case _:
+        case DynamicPartitionsAdded() | DynamicPartitionsDeleted():
+            changes.dynamic_partitions.append(
+                DynamicPartitionsChange(
+                    tenant_id=record.tenant_id,
+                    workspace_id=record.workspace_id,
+                    partitions_def_name=event.partitions_def_name,
+                    partition_keys=event.partition_keys,
+                    added=isinstance(event, DynamicPartitionsAdded),
+                    event_id=record.event_id,
+                )
+            )
+        case RunResumed() | RunCancelRequested() | RunSucceeded() | RunFailed() | RunCanceled():
             _apply_run_event(state, changes, record, event)
 
 
@@ -245,6 +291,60 @@ def _run_started(
                 workspace_id=workspace,
             )
             changes.tasks.add(task_key)
+
+
+def _failed_for_good(
+    state: ProjectionState, changes: ProjectionChanges, record: EventRecord, event: TaskFailed
+) -> None:
+    tenant, workspace = record.tenant_id, record.workspace_id
+    run = state.runs.get((tenant, workspace, event.run_id))
+    if run is None:
+        return
+    partition = _planned_partition(run.plan)
+    if partition is None:
+        return
+    start, end = partition
+    for asset_key in _planned_asset_keys(run.plan, event.task_id):
+        key = (tenant, workspace, asset_key, event.run_id, event.task_id)
+        state.failures[key] = PartitionFailure(
+            tenant_id=tenant,
+            workspace_id=workspace,
+            asset_key=asset_key,
+            run_id=event.run_id,
+            task_id=event.task_id,
+            range_start=start,
+            range_end=end,
+            event_id=record.event_id,
+        )
+        changes.failures.add(key)
+
+
+def planned_partition(plan: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first and last partition key a plan's data form runs for (None: unpartitioned)."""
+    return _planned_partition(plan)
+
+
+def _planned_partition(plan: Mapping[str, Any]) -> tuple[str, str] | None:
+    partition = plan.get("partition")
+    if not partition:
+        return None
+    key, start, end = partition
+    return (key, key) if key is not None else (start, end)
+
+
+def _planned_asset_keys(plan: Mapping[str, Any], task_id: str) -> list[str]:
+    """The user strings of the asset keys a plan's task materializes."""
+    for entry in plan.get("tasks", ()):
+        if isinstance(entry, Mapping):
+            if entry.get("task_id") == task_id:
+                return [_key_text(key) for key in entry.get("asset_keys", ())]
+        elif entry[0] == task_id:
+            return [_key_text(key) for key in (entry[2] if len(entry) > 2 else ())]
+    return []
+
+
+def _key_text(key: Any) -> str:
+    return key if isinstance(key, str) else "/".join(key)
 
 
 def _planned_tasks(plan: Mapping[str, Any]) -> Iterator[tuple[str, str | None, int | None]]:

@@ -12,6 +12,8 @@ from typing import Protocol, TypeAlias
 
 from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord, NewEvent
 from arco_flow.core.keys import AssetKey
+from arco_flow.core.partitions import KeySpace
+from arco_flow.storage.partition_status import AssetPartitionStatus
 from arco_flow.storage.records import (
     AssetRecord,
     MaterializationRecord,
@@ -26,6 +28,7 @@ __all__ = [
     "AssetStorage",
     "Clock",
     "EventStore",
+    "PartitionStorage",
     "ProjectionMaintenance",
     "RunStorage",
     "Storage",
@@ -252,6 +255,50 @@ class AssetStorage(Protocol):
         ...
 
 
+class PartitionStorage(Protocol):
+    """Queries over dynamic partition keys and the status of an asset's partitions."""
+
+    def get_dynamic_partitions(
+        self,
+        partitions_def_name: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[str]:
+        """The keys of a dynamic partitions definition, in the order they were added."""
+        ...
+
+    def has_dynamic_partition(
+        self,
+        partitions_def_name: str,
+        partition_key: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> bool:
+        """Whether a dynamic partitions definition has `partition_key`."""
+        ...
+
+    def partition_status(
+        self,
+        asset_key: AssetKey,
+        space: KeySpace,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> AssetPartitionStatus:
+        """The status of every partition of `asset_key` (see `storage.partition_status`).
+
+        Args:
+            asset_key: The asset.
+            space: The asset's partitions definition, resolved for "now" (and with the
+                dynamic keys of this tenant's workspace).
+            tenant_id: The tenant of the asset.
+            workspace_id: The workspace of the asset.
+        """
+        ...
+
+
 class ProjectionMaintenance(Protocol):
     """Rebuilding and checking the projections against the log, over all tenants."""
 
@@ -276,7 +323,9 @@ class ProjectionMaintenance(Protocol):
         ...
 
 
-class Storage(EventStore, RunStorage, AssetStorage, ProjectionMaintenance, Protocol):
+class Storage(
+    EventStore, RunStorage, AssetStorage, PartitionStorage, ProjectionMaintenance, Protocol
+):
     """Everything a backend implements: what a composition root (`ArcoInstance`) holds.
 
     Components take the narrow protocol they need, not this one.

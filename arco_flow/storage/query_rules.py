@@ -14,6 +14,7 @@ from arco_flow.storage.records import AssetRecord, RunRecord, RunsFilter, TaskRe
 __all__ = [
     "asset_sort_key",
     "cursor_not_found",
+    "partitions_stream",
     "run_stream",
     "run_matches",
     "run_not_found",
@@ -46,6 +47,11 @@ def run_matches(run: RunRecord, filters: RunsFilter, asset_run_ids: Collection[s
 def run_stream(run_id: str) -> str:
     """The stream that holds the events of run `run_id` (as `events.stream_of` names it)."""
     return f"run:{run_id}"
+
+
+def partitions_stream(partitions_def_name: str) -> str:
+    """The stream of a dynamic definition's key changes (as `events.stream_of` names it)."""
+    return f"partitions:{partitions_def_name}"
 
 
 def task_sort_key(task: TaskRecord) -> tuple[bool, int, str]:

@@ -16,6 +16,7 @@ from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
 
 __all__ = [
+    "ACTIVE_RUN_STATUSES",
     "AssetRecord",
     "MaterializationRecord",
     "ObservationRecord",
@@ -43,6 +44,9 @@ class RunStatus(Enum):
 
 
 _FINISHED = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED})
+
+ACTIVE_RUN_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.STARTED, RunStatus.CANCELING})
+"""The statuses of a run that is still going: its partitions are in progress."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

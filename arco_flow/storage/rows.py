@@ -17,6 +17,7 @@ from arco_flow.core.errors import CanonicalJsonError
 from arco_flow.core.events import ErrorInfo, EventRecord, event_from_data, event_to_data
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
+from arco_flow.storage.partition_status import PartitionFailure
 from arco_flow.storage.projector import (
     AssetSummary,
     PartitionRowKey,
@@ -42,6 +43,8 @@ __all__ = [
     "asset_key_from_column",
     "asset_row",
     "asset_summary_from_row",
+    "dynamic_partition_rows",
+    "failure_row",
     "event_from_row",
     "event_row",
     "keyed_rows",
@@ -76,6 +79,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "observations": ("event_id",),
     "latest_materializations": ("tenant_id", "workspace_id", "asset_key", "partition_key"),
     "asset_records": ("tenant_id", "workspace_id", "asset_key"),
+    "partition_failures": ("tenant_id", "workspace_id", "asset_key", "run_id", "task_id"),
+    "dynamic_partitions": ("tenant_id", "workspace_id", "partitions_def_name", "partition_key"),
 }
 """The projection tables (everything but the event log) and their primary keys."""
 
@@ -402,12 +407,54 @@ def asset_from_row(
     )
 
 
+def failure_row(failure: PartitionFailure) -> Row:
+    """The partition_failures-table row of `failure`."""
+    return {
+        "tenant_id": failure.tenant_id,
+        "workspace_id": failure.workspace_id,
+        "asset_key": failure.asset_key,
+        "run_id": failure.run_id,
+        "task_id": failure.task_id,
+        "range_start": failure.range_start,
+        "range_end": failure.range_end,
+        "event_id": failure.event_id,
+    }
+
+
+def dynamic_partition_rows(
+    tenant_id: str,
+    workspace_id: str,
+    partitions_def_name: str,
+    positions: Mapping[str, tuple[int, int]],
+) -> list[Row]:
+    """The dynamic_partitions-table rows of one definition's keys and their positions.
+
+    Args:
+        tenant_id: The tenant of the definition's keys.
+        workspace_id: The workspace of the definition's keys.
+        partitions_def_name: The dynamic definition.
+        positions: Each key's (event id, index in its event) that added it.
+    """
+    return [
+        {
+            "tenant_id": tenant_id,
+            "workspace_id": workspace_id,
+            "partitions_def_name": partitions_def_name,
+            "partition_key": key,
+            "event_id": event_id,
+            "ordinal": ordinal,
+        }
+        for key, (event_id, ordinal) in positions.items()
+    ]
+
+
 def projection_rows(
     state: ProjectionState,
     materializations: Iterable[MaterializationRecord],
     observations: Iterable[ObservationRecord],
+    dynamic_partitions: Mapping[tuple[str, str, str], Mapping[str, tuple[int, int]]] | None = None,
 ) -> TableRows:
-    """Every projection row that a complete `state` and histories stand for."""
+    """Every projection row that a complete `state`, histories and key lists stand for."""
     tables: dict[str, list[Row]] = {
         "runs": [run_row(run) for run in state.runs.values()],
         "run_tags": [row for run in state.runs.values() for row in run_tag_rows(run)],
@@ -419,6 +466,12 @@ def projection_rows(
             latest_row(key, record) for key, record in state.latest.items()
         ],
         "asset_records": [asset_row(record) for record in state.assets.values()],
+        "partition_failures": [failure_row(failure) for failure in state.failures.values()],
+        "dynamic_partitions": [
+            row
+            for (tenant, workspace, name), positions in (dynamic_partitions or {}).items()
+            for row in dynamic_partition_rows(tenant, workspace, name, positions)
+        ],
     }
     return {name: keyed_rows(name, rows) for name, rows in tables.items()}
 

@@ -24,11 +24,14 @@ from sqlalchemy import (
 __all__ = [
     "SCHEMA_VERSION_TABLE",
     "asset_records",
+    "dynamic_partitions",
     "events",
     "latest_materializations",
     "materializations",
     "metadata",
+    "materialized_partitions_cache",
     "observations",
+    "partition_failures",
     "run_assets",
     "run_tags",
     "runs",
@@ -186,6 +189,7 @@ latest_materializations = Table(
     Column("asset_key", String, primary_key=True),
     Column("partition_key", String, primary_key=True),
     Column("event_id", BigInteger, ForeignKey("events.event_id"), nullable=False),
+    Index("ix_latest_materializations_event", "tenant_id", "workspace_id", "asset_key", "event_id"),
 )
 
 asset_records = Table(
@@ -201,3 +205,50 @@ asset_records = Table(
     Column("last_observation_time", Double),
     Column("observation_count", Integer, nullable=False),
 )
+
+partition_failures = Table(
+    "partition_failures",
+    metadata,
+    *_scope(),
+    Column("asset_key", String, primary_key=True),
+    Column("run_id", String, primary_key=True),
+    Column("task_id", String, primary_key=True),
+    Column("range_start", String, nullable=False),
+    Column("range_end", String, nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.event_id"), nullable=False),
+    Index("ix_partition_failures_asset", "tenant_id", "workspace_id", "asset_key", "event_id"),
+)
+"""Final task failures over the partitions their run planned (see `partition_status`)."""
+
+dynamic_partitions = Table(
+    "dynamic_partitions",
+    metadata,
+    *_scope(),
+    Column("partitions_def_name", String, primary_key=True),
+    Column("partition_key", String, primary_key=True),
+    Column("event_id", BigInteger, ForeignKey("events.event_id"), nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Index(
+        "ix_dynamic_partitions_order",
+        "tenant_id",
+        "workspace_id",
+        "partitions_def_name",
+        "event_id",
+        "ordinal",
+    ),
+)
+"""The keys of each dynamic partitions definition; (event_id, ordinal) is the order added."""
+
+materialized_partitions_cache = Table(
+    "materialized_partitions_cache",
+    metadata,
+    *_scope(),
+    Column("asset_key", String, primary_key=True),
+    Column("indexing_fingerprint", String, primary_key=True),
+    Column("through_event_id", BigInteger, nullable=False),
+    Column("ranges", Text, nullable=False),
+)
+"""A derived value, not a projection: each asset's materialized partitions as index ranges.
+
+Brought up to date on read; a rebuild empties it and `verify` does not compare it.
+"""

@@ -36,6 +36,24 @@ class BulkStatement:
             tuple(positions) if compiled.positional and positions else None
         )
 
+    def execute_values(
+        self, connection: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Runs the statement once per row of values in `columns` order: no dict per row.
+
+        For the largest writes (a million dynamic partition keys in one event).
+        """
+        if not rows:
+            return
+        positions = self._positions
+        if positions is None:
+            self.execute(connection, [dict(zip(columns, row, strict=True)) for row in rows])
+        elif tuple(columns) == positions:
+            connection.exec_driver_sql(self.sql, list(rows))
+        else:
+            order = [list(columns).index(name) for name in positions]
+            connection.exec_driver_sql(self.sql, [tuple([row[i] for i in order]) for row in rows])
+
     def execute(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Runs the statement once per row of `rows` (each maps parameter names to values)."""
         if not rows:

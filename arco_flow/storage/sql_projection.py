@@ -27,10 +27,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from arco_flow.core.canonical_json import canonical_json
 from arco_flow.core.errors import StoreError
+from arco_flow.core.keys import AssetKey
 from arco_flow.storage import schema
+from arco_flow.storage.partition_status import MaterializedCache, ranges_to_data
 from arco_flow.storage.projector import (
     AssetRowKey,
+    DynamicPartitionsChange,
     ProjectionChanges,
     ProjectionState,
     RequiredRows,
@@ -44,6 +48,7 @@ from arco_flow.storage.rows import (
     asset_from_row,
     asset_row,
     asset_summary_from_row,
+    failure_row,
     keyed_rows,
     latest_row,
     materialization_from_row,
@@ -67,6 +72,14 @@ _T = TypeVar("_T")
 _CHUNK = 500
 # The run columns the projector changes after `RunStarted`; a rule that changes another one
 # must add it here (a rebuild would show the difference: see `verify`).
+_DYNAMIC_COLUMNS = (
+    "tenant_id",
+    "workspace_id",
+    "partitions_def_name",
+    "partition_key",
+    "event_id",
+    "ordinal",
+)
 _RUN_MUTABLE = ("status", "updated_time", "started_time", "ended_time", "coordinator", "error")
 
 
@@ -108,6 +121,32 @@ class SqlProjections:
         self._upsert_tasks = bulk(_upsert(insert, schema.tasks))
         self._upsert_latest = bulk(_upsert(insert, schema.latest_materializations))
         self._upsert_assets = bulk(_upsert(insert, schema.asset_records))
+        self._upsert_failures = bulk(_upsert(insert, schema.partition_failures))
+        cache = schema.materialized_partitions_cache
+        keep_newer = insert(cache)
+        self._upsert_cache = bulk(
+            keep_newer.on_conflict_do_update(
+                index_elements=_primary_key(cache),
+                set_={
+                    "through_event_id": keep_newer.excluded.through_event_id,
+                    "ranges": keep_newer.excluded.ranges,
+                },
+                where=cache.c.through_event_id < keep_newer.excluded.through_event_id,
+            )
+        )
+        self._insert_dynamic_partitions = bulk(
+            insert(schema.dynamic_partitions).on_conflict_do_nothing(
+                index_elements=_primary_key(schema.dynamic_partitions)
+            )
+        )
+        dynamic = schema.dynamic_partitions
+        self._delete_dynamic_partitions = bulk(
+            delete(dynamic)
+            .where(dynamic.c.tenant_id == bindparam("tenant_id"))
+            .where(dynamic.c.workspace_id == bindparam("workspace_id"))
+            .where(dynamic.c.partitions_def_name == bindparam("partitions_def_name"))
+            .where(dynamic.c.partition_key == bindparam("partition_key"))
+        )
         self._insert_run_assets = bulk(
             insert(schema.run_assets).on_conflict_do_nothing(
                 index_elements=_primary_key(schema.run_assets)
@@ -160,9 +199,62 @@ class SqlProjections:
         if changes.assets:
             rows = [asset_row(state.assets[key]) for key in changes.assets]
             self._upsert_assets.execute(connection, rows)
+        if changes.failures:
+            rows = [failure_row(state.failures[key]) for key in changes.failures]
+            self._upsert_failures.execute(connection, rows)
+        for change in changes.dynamic_partitions:
+            self._persist_dynamic_partitions(connection, change)
+
+    def _persist_dynamic_partitions(
+        self, connection: Connection, change: DynamicPartitionsChange
+    ) -> None:
+        if change.added:
+            # Inserting where missing keeps a key's first position, also within one event.
+            tenant, workspace, name = (
+                change.tenant_id,
+                change.workspace_id,
+                change.partitions_def_name,
+            )
+            event_id = change.event_id
+            self._insert_dynamic_partitions.execute_values(
+                connection,
+                _DYNAMIC_COLUMNS,
+                [
+                    (tenant, workspace, name, key, event_id, ordinal)
+                    for ordinal, key in enumerate(change.partition_keys)
+                ],
+            )
+        else:
+            scope = {
+                "tenant_id": change.tenant_id,
+                "workspace_id": change.workspace_id,
+                "partitions_def_name": change.partitions_def_name,
+            }
+            deleted = [{**scope, "partition_key": key} for key in change.partition_keys]
+            self._delete_dynamic_partitions.execute(connection, deleted)
+
+    def store_cache(
+        self,
+        connection: Connection,
+        tenant_id: str,
+        workspace_id: str,
+        asset_key: AssetKey,
+        cache: MaterializedCache,
+    ) -> None:
+        """Keeps an asset's materialized cache unless a newer one is kept already."""
+        row = {
+            "tenant_id": tenant_id,
+            "workspace_id": workspace_id,
+            "asset_key": asset_key.to_user_string(),
+            "indexing_fingerprint": cache.fingerprint,
+            "through_event_id": cache.through_event_id,
+            "ranges": canonical_json(ranges_to_data(cache.ranges)),
+        }
+        self._upsert_cache.execute(connection, [row])
 
     def clear(self, connection: Connection) -> None:
-        """Deletes every projection row (not the log)."""
+        """Deletes every projection row and every derived value (not the log)."""
+        connection.execute(delete(schema.materialized_partitions_cache))
         for name in reversed(PROJECTION_TABLES):
             connection.execute(delete(schema.metadata.tables[name]))
 

@@ -11,11 +11,25 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, func, select
 
-from arco_flow.core.events import EventRecord
+from arco_flow.core.canonical_json import loads
+from arco_flow.core.events import DynamicPartitionsDeleted, EventRecord
 from arco_flow.core.keys import AssetKey
 from arco_flow.storage import schema
-from arco_flow.storage.query_rules import asset_sort_key, run_stream, task_sort_key
+from arco_flow.storage.partition_status import (
+    ActiveRun,
+    MaterializedCache,
+    PartitionFailure,
+    ranges_from_data,
+)
+from arco_flow.storage.projector import planned_partition
+from arco_flow.storage.query_rules import (
+    asset_sort_key,
+    partitions_stream,
+    run_stream,
+    task_sort_key,
+)
 from arco_flow.storage.records import (
+    ACTIVE_RUN_STATUSES,
     AssetRecord,
     MaterializationRecord,
     ObservationRecord,
@@ -34,7 +48,14 @@ from arco_flow.storage.rows import (
 from arco_flow.storage.sql_projection import assets_from_rows, chunks
 
 __all__ = [
+    "active_runs",
     "asset_records",
+    "dynamic_partitions",
+    "has_dynamic_partition",
+    "last_partitions_change",
+    "latest_since",
+    "materialized_cache",
+    "partition_failures",
     "events_by_keys",
     "get_run",
     "last_event_id",
@@ -346,3 +367,151 @@ def asset_records(
             for row in connection.execute(query.where(table.c.asset_key.in_(batch)))
         ]
     return sorted(assets_from_rows(connection, rows), key=asset_sort_key)
+
+
+_DYNAMIC_KEYS = (
+    select(schema.dynamic_partitions.c.partition_key)
+    .where(
+        schema.dynamic_partitions.c.tenant_id == bindparam("tenant_id"),
+        schema.dynamic_partitions.c.workspace_id == bindparam("workspace_id"),
+        schema.dynamic_partitions.c.partitions_def_name == bindparam("name"),
+    )
+    .order_by(schema.dynamic_partitions.c.event_id, schema.dynamic_partitions.c.ordinal)
+)
+
+
+def dynamic_partitions(
+    connection: Connection, tenant_id: str, workspace_id: str, partitions_def_name: str
+) -> list[str]:
+    """The keys of a dynamic definition, in the order they were added.
+
+    Read through the driver's cursor: SQLAlchemy's result rows cost more than SQLite's
+    scan when a definition has a million keys.
+    """
+    compiled = _DYNAMIC_KEYS.compile(dialect=connection.dialect)
+    parameters = {"tenant_id": tenant_id, "workspace_id": workspace_id, "name": partitions_def_name}
+    arguments: Any = parameters
+    if compiled.positional and compiled.positiontup:
+        arguments = tuple(parameters[name] for name in compiled.positiontup)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, arguments)
+        return [key for (key,) in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def has_dynamic_partition(
+    connection: Connection,
+    tenant_id: str,
+    workspace_id: str,
+    partitions_def_name: str,
+    partition_key: str,
+) -> bool:
+    """Whether a dynamic definition has `partition_key`."""
+    table = schema.dynamic_partitions
+    query = select(table.c.event_id).where(
+        _in_scope(table, tenant_id, workspace_id),
+        table.c.partitions_def_name == partitions_def_name,
+        table.c.partition_key == partition_key,
+    )
+    return connection.execute(query).first() is not None
+
+
+def last_partitions_change(
+    connection: Connection,
+    tenant_id: str,
+    workspace_id: str,
+    partitions_def_name: str,
+    *,
+    deletions_only: bool,
+) -> int:
+    """The event id of the last change (or deletion) of a dynamic definition's keys, or 0."""
+    query = select(func.max(_events.c.event_id)).where(
+        _in_scope(_events, tenant_id, workspace_id),
+        _events.c.stream == partitions_stream(partitions_def_name),
+    )
+    if deletions_only:
+        query = query.where(_events.c.event_type == DynamicPartitionsDeleted.EVENT_TYPE)
+    return int(connection.execute(query).scalar() or 0)
+
+
+def materialized_cache(
+    connection: Connection,
+    tenant_id: str,
+    workspace_id: str,
+    asset_key: AssetKey,
+    fingerprint: str,
+) -> MaterializedCache | None:
+    """The asset's materialized cache under `fingerprint`, if kept."""
+    table = schema.materialized_partitions_cache
+    query = select(table.c.through_event_id, table.c.ranges).where(
+        _in_scope(table, tenant_id, workspace_id),
+        table.c.asset_key == asset_key.to_user_string(),
+        table.c.indexing_fingerprint == fingerprint,
+    )
+    row = connection.execute(query).first()
+    if row is None:
+        return None
+    return MaterializedCache(
+        fingerprint=fingerprint,
+        through_event_id=int(row.through_event_id),
+        ranges=ranges_from_data(loads(row.ranges)),
+    )
+
+
+def latest_since(
+    connection: Connection,
+    tenant_id: str,
+    workspace_id: str,
+    asset_key: AssetKey,
+    after_event_id: int,
+) -> list[tuple[int, str]]:
+    """(event_id, partition_key) of each partition whose latest materialization is newer."""
+    latest = schema.latest_materializations
+    query = select(latest.c.event_id, latest.c.partition_key).where(
+        _in_scope(latest, tenant_id, workspace_id),
+        latest.c.asset_key == asset_key.to_user_string(),
+        latest.c.event_id > after_event_id,
+    )
+    return [(int(event_id), key) for event_id, key in connection.execute(query)]
+
+
+def partition_failures(
+    connection: Connection, tenant_id: str, workspace_id: str, asset_key: AssetKey
+) -> list[PartitionFailure]:
+    """The asset's final task failures over partitions."""
+    table = schema.partition_failures
+    query = select(table).where(
+        _in_scope(table, tenant_id, workspace_id),
+        table.c.asset_key == asset_key.to_user_string(),
+    )
+    return [PartitionFailure(**row._asdict()) for row in connection.execute(query)]
+
+
+def active_runs(
+    connection: Connection, tenant_id: str, workspace_id: str, asset_key: AssetKey
+) -> list[ActiveRun]:
+    """The QUEUED, STARTED and CANCELING runs that plan the asset for partitions."""
+    runs, run_assets = schema.runs, schema.run_assets
+    with_asset = select(run_assets.c.run_id).where(
+        _in_scope(run_assets, tenant_id, workspace_id),
+        run_assets.c.asset_key == asset_key.to_user_string(),
+    )
+    query = select(runs.c.created_event_id, runs.c.plan).where(
+        _in_scope(runs, tenant_id, workspace_id),
+        runs.c.status.in_(sorted(status.value for status in ACTIVE_RUN_STATUSES)),
+        runs.c.run_id.in_(with_asset),
+    )
+    found = []
+    for created_event_id, plan in connection.execute(query):
+        partition = planned_partition(loads(plan))
+        if partition is not None:
+            found.append(
+                ActiveRun(
+                    created_event_id=int(created_event_id),
+                    range_start=partition[0],
+                    range_end=partition[1],
+                )
+            )
+    return found

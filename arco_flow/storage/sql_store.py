@@ -21,10 +21,18 @@ from sqlalchemy.exc import DBAPIError
 from arco_flow.core.errors import StoreError
 from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord, NewEvent
 from arco_flow.core.keys import AssetKey
+from arco_flow.core.partitions import KeySpace
 from arco_flow.storage import schema
 from arco_flow.storage import sql_queries as queries
 from arco_flow.storage.memory_projections import InMemoryProjections
 from arco_flow.storage.migrator import upgrade_schema
+from arco_flow.storage.partition_status import (
+    ActiveRun,
+    AssetPartitionStatus,
+    MaterializedCache,
+    PartitionFailure,
+    asset_partition_status,
+)
 from arco_flow.storage.placement import place_events, streams_of
 from arco_flow.storage.projector import project, required_rows
 from arco_flow.storage.protocols import Clock
@@ -82,7 +90,12 @@ class SqlEventStore:
         self._engine = create_store_engine(self.url, busy_timeout_s=busy_timeout_s)
         try:
             with transaction(self._engine, write=True) as connection:
-                upgrade_schema(connection, where=self._where)
+                before = upgrade_schema(connection, where=self._where)
+                if before:
+                    # A store written before the head revision may lack projections that
+                    # a later revision added (their tables start empty): replay the log.
+                    self._projections = SqlProjections(self._engine.dialect)
+                    self._rebuild(connection, 2000)
         except StoreError:
             self._engine.dispose()
             raise
@@ -357,16 +370,70 @@ class SqlEventStore:
         with transaction(self._engine, write=False) as connection:
             return queries.asset_records(connection, tenant_id, workspace_id, asset_keys)
 
+    # PartitionStorage
+
+    def get_dynamic_partitions(
+        self,
+        partitions_def_name: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[str]:
+        """See `PartitionStorage.get_dynamic_partitions`."""
+        with transaction(self._engine, write=False) as connection:
+            return queries.dynamic_partitions(
+                connection, tenant_id, workspace_id, partitions_def_name
+            )
+
+    def has_dynamic_partition(
+        self,
+        partitions_def_name: str,
+        partition_key: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> bool:
+        """See `PartitionStorage.has_dynamic_partition`."""
+        with transaction(self._engine, write=False) as connection:
+            return queries.has_dynamic_partition(
+                connection, tenant_id, workspace_id, partitions_def_name, partition_key
+            )
+
+    def partition_status(
+        self,
+        asset_key: AssetKey,
+        space: KeySpace,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> AssetPartitionStatus:
+        """See `PartitionStorage.partition_status`; the cache is written after the reads."""
+        with transaction(self._engine, write=False) as connection:
+            source = _SqlStatusSource(connection, asset_key, tenant_id, workspace_id)
+            status = asset_partition_status(space, source)
+        if source.pending is not None:
+            try:
+                with transaction(self._engine, write=True) as connection:
+                    self._projections.store_cache(
+                        connection, tenant_id, workspace_id, asset_key, source.pending
+                    )
+            except DBAPIError:
+                pass  # a cache that could not be kept is computed again next time
+        return status
+
     # ProjectionMaintenance
 
     def rebuild_projections(self, *, batch_size: int = 2000) -> int:
         """See `ProjectionMaintenance.rebuild_projections`."""
-        count = 0
         with transaction(self._engine, write=True) as connection:
-            self._projections.clear(connection)
-            for records in _log_batches(connection, batch_size):
-                self._project(connection, records)
-                count += len(records)
+            return self._rebuild(connection, batch_size)
+
+    def _rebuild(self, connection: Connection, batch_size: int) -> int:
+        count = 0
+        self._projections.clear(connection)
+        for records in _log_batches(connection, batch_size):
+            self._project(connection, records)
+            count += len(records)
         return count
 
     def verify(self) -> list[str]:
@@ -403,3 +470,41 @@ def _log_batches(connection: Connection, batch_size: int) -> Iterator[list[Event
             return
         yield records
         after = records[-1].event_id
+
+
+class _SqlStatusSource:
+    """The rows of one asset's partition status, read in one transaction."""
+
+    def __init__(
+        self, connection: Connection, asset_key: AssetKey, tenant_id: str, workspace_id: str
+    ) -> None:
+        self._connection = connection
+        self._asset_key = asset_key
+        self._scope = (tenant_id, workspace_id)
+        self.pending: MaterializedCache | None = None
+        """A cache to keep once the reads are over."""
+
+    def index_versions(self, dependencies: Sequence[tuple[str, bool]]) -> list[int]:
+        return [
+            queries.last_partitions_change(
+                self._connection, *self._scope, name, deletions_only=not any_change
+            )
+            for name, any_change in dependencies
+        ]
+
+    def cached(self, fingerprint: str) -> MaterializedCache | None:
+        return queries.materialized_cache(
+            self._connection, *self._scope, self._asset_key, fingerprint
+        )
+
+    def store_cache(self, cache: MaterializedCache) -> None:
+        self.pending = cache
+
+    def latest_since(self, after_event_id: int) -> list[tuple[int, str]]:
+        return queries.latest_since(self._connection, *self._scope, self._asset_key, after_event_id)
+
+    def failures(self) -> list[PartitionFailure]:
+        return queries.partition_failures(self._connection, *self._scope, self._asset_key)
+
+    def active_runs(self) -> list[ActiveRun]:
+        return queries.active_runs(self._connection, *self._scope, self._asset_key)

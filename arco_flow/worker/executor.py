@@ -11,9 +11,9 @@ import datetime
 import inspect
 import resource
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import ArcoError, DefinitionError, ExecutionError
 from arco_flow.core.events import (
@@ -26,13 +26,18 @@ from arco_flow.core.events import (
 )
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.messages import TaskOutcome, TaskRequest
+from arco_flow.core.plan import PlanPartition
 from arco_flow.sdk.assets import AssetsDefinition, InputBinding, OutputBinding
 from arco_flow.sdk.config import resolve_op_config
 from arco_flow.sdk.context import AssetExecutionContext
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.io_managers import InputContext, IOManager, OutputContext
 from arco_flow.sdk.metadata import metadata_to_data, normalize_metadata
+from arco_flow.sdk.partition_scope import PartitionScope
 from arco_flow.sdk.results import Failure, MaterializeResult, Output, RetryRequested
+
+if TYPE_CHECKING:
+    from arco_flow.core.partitions import PartitionsSubset
 
 __all__ = ["OutputCapture", "WorkerSession", "execute_task"]
 
@@ -92,14 +97,17 @@ class WorkerSession:
             )
         return manager
 
-    def upstream_partition_keys(
-        self, definition: AssetsDefinition, binding: InputBinding, partition_key: str | None
-    ) -> list[str] | None:
-        """The partitions of the upstream asset an input loads, for a run of `partition_key`.
+    def upstream_partitions(
+        self,
+        definition: AssetsDefinition,
+        binding: InputBinding,
+        scope: PartitionScope | None,
+    ) -> PartitionsSubset | None:
+        """The partitions of the upstream asset an input loads, for a run of `scope`.
 
-        None when the upstream is unpartitioned (loaded whole); otherwise the keys the
+        None when the upstream is unpartitioned (loaded whole); otherwise the subset the
         input's partition mapping (or Dagster's default between the two definitions) maps
-        this partition to.
+        the run's partitions (one key, or a whole range at once) to.
 
         Raises:
             ExecutionError: the mapping needs upstream partitions that do not exist, or the
@@ -115,7 +123,7 @@ class WorkerSession:
         own_def = next(
             (spec.partitions_def for spec in definition.specs if spec.partitions_def), None
         )
-        if partition_key is None or own_def is None:
+        if scope is None or own_def is None:
             raise ExecutionError(
                 f"{where} reads the partitioned asset {binding.key.to_user_string()!r} from an "
                 "unpartitioned run; loading every partition at once is not supported yet: "
@@ -126,11 +134,11 @@ class WorkerSession:
 
         now = datetime.datetime.now(datetime.UTC)
         mapping = infer_partition_mapping(binding.partition_mapping, own_def, upstream_def)
+        own = scope.subset
+        if own is None:
+            own = own_def.subset_with_partition_keys([scope.key], current_time=now)
         result = mapping.get_upstream_mapped_partitions_result_for_partitions(
-            own_def.subset_with_partition_keys([partition_key], current_time=now),
-            own_def,
-            upstream_def,
-            current_time=now,
+            own, own_def, upstream_def, current_time=now
         )
         missing = result.required_but_nonexistent_partition_keys
         if missing:
@@ -140,14 +148,20 @@ class WorkerSession:
                 "or allow it with TimeWindowPartitionMapping(allow_nonexistent_upstream_"
                 "partitions=True)"
             )
-        keys = list(result.partitions_subset.get_partition_keys())
-        if not keys:
+        subset: PartitionsSubset = result.partitions_subset
+        if subset.is_empty:
+            key_range = scope.partition_key_range()
+            which = (
+                f"partition {scope.key!r}"
+                if scope.key is not None
+                else f"partitions {key_range.start!r}...{key_range.end!r}"
+            )
             raise ExecutionError(
-                f"{where} maps partition {partition_key!r} to no partition of "
+                f"{where} maps {which} to no partition of "
                 f"{binding.key.to_user_string()!r} (before its first one, or past its last); "
                 "pick a later partition, or map this one to an existing upstream partition"
             )
-        return keys
+        return subset
 
     def upstream_output(self, key: AssetKey) -> tuple[str, str]:
         """(output name, IO manager key) of the output that stores `key`."""
@@ -223,9 +237,10 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
     )
     resources = session.resources
     needed = {key: resources[key] for key in definition.required_resource_keys if key in resources}
-    partition_key = request.partition.key if request.partition else None
-    input_keys = {
-        binding.name: session.upstream_partition_keys(definition, binding, partition_key)
+    own_def = next((s.partitions_def for s in definition.specs if s.partitions_def), None)
+    scope = _partition_scope(request.partition, own_def)
+    input_subsets = {
+        binding.name: session.upstream_partitions(definition, binding, scope)
         for binding in definition.inputs
     }
     context = AssetExecutionContext(
@@ -240,10 +255,12 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
         retry_number=request.attempt - 1,
         job_name=request.job_name,
         run_tags=request.tags,
-        partition_key=partition_key,
         instance=session.instance,
-        partitions_def=next((s.partitions_def for s in definition.specs if s.partitions_def), None),
-        input_partition_keys={name: keys for name, keys in input_keys.items() if keys is not None},
+        partitions_def=own_def,
+        partition_scope=scope,
+        input_partitions={
+            name: subset for name, subset in input_subsets.items() if subset is not None
+        },
     )
     kwargs: dict[str, Any] = {}
     if signature.context_param is not None:
@@ -255,12 +272,14 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
     for binding in definition.inputs:
         output_name, manager_key = session.upstream_output(binding.key)
         manager = session.io_manager(binding.input_manager_key or manager_key)
-        upstream_keys = input_keys[binding.name]
+        upstream = input_subsets[binding.name]
 
         loading = (manager, binding, output_name, run_id, needed, context)
-        if upstream_keys is None:
+        if upstream is None:
             kwargs[binding.name] = _load_input(*loading, None)
-        elif len(upstream_keys) == 1:
+            continue
+        upstream_keys = upstream.get_partition_keys()
+        if len(upstream_keys) == 1:
             kwargs[binding.name] = _load_input(*loading, upstream_keys[0])
         else:
             # Several upstream partitions: a dict by partition key, as Dagster's IO managers.
@@ -269,8 +288,33 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
     assert definition.compute_fn is not None  # external assets are never planned
     returned = definition.compute_fn(**kwargs)
     selected = set(request.asset_keys)
+    event_keys: Sequence[str | None] | None = None
     for produced in _collect_outputs(definition, returned, context, selected):
-        _store_output(request, session, definition, context, produced, needed, emit)
+        if event_keys is None:
+            # Listed once per task: every output of a range run covers the same keys.
+            event_keys = scope.keys() if scope is not None else (None,)
+        store = (request, session, definition, context, scope, event_keys)
+        _store_output(*store, produced, needed, emit)
+
+
+def _partition_scope(partition: PlanPartition | None, own_def: Any) -> PartitionScope | None:
+    if partition is None:
+        return None
+    if partition.key is not None:
+        return PartitionScope(own_def, key=partition.key)
+    if own_def is None:
+        raise ExecutionError(
+            f"the task runs for partitions {partition.range_start!r}...{partition.range_end!r}, "
+            "but its assets are not partitioned; re-plan the run without a partition range"
+        )
+    from arco_flow.core.partitions import PartitionKeyRange
+
+    assert partition.range_start is not None
+    assert partition.range_end is not None
+    key_range = PartitionKeyRange(partition.range_start, partition.range_end)
+    return PartitionScope.for_range(
+        own_def, key_range, current_time=datetime.datetime.now(datetime.UTC)
+    )
 
 
 def _load_input(
@@ -401,6 +445,8 @@ def _store_output(
     session: WorkerSession,
     definition: AssetsDefinition,
     context: AssetExecutionContext,
+    scope: PartitionScope | None,
+    event_keys: Sequence[str | None],
     produced: _Produced,
     resources: Mapping[str, Any],
     emit: Emit,
@@ -415,9 +461,9 @@ def _store_output(
             run_id=request.run_id,
             node_name=definition.node_name,
             definition_metadata=spec.metadata,
-            partition_key=request.partition.key if request.partition else None,
             resources=resources,
             log=context.log,
+            partition_scope=scope,
         )
         session.io_manager(output.io_manager_key).handle_output(output_context, produced.value)
         metadata.update(output_context.consume_added_metadata())
@@ -430,14 +476,18 @@ def _store_output(
             f"metadata of asset {output.key.to_user_string()!r}: {error}"
         ) from error
     spec = definition.specs_by_key[output.key]
-    emit(
-        AssetMaterialized(
-            run_id=request.run_id,
-            task_id=request.task_id,
-            asset_key=output.key,
-            partition_key=request.partition.key if request.partition else None,
-            metadata=metadata_data,
-            data_version=produced.data_version,
-            code_version=spec.code_version,
+    # One materialization per partition, as Dagster records them; metadata is shared.
+    run_id, task_id, key = request.run_id, request.task_id, output.key
+    data_version, code_version = produced.data_version, spec.code_version
+    for partition_key in event_keys:
+        emit(
+            AssetMaterialized(
+                run_id=run_id,
+                task_id=task_id,
+                asset_key=key,
+                partition_key=partition_key,
+                metadata=metadata_data,
+                data_version=data_version,
+                code_version=code_version,
+            )
         )
-    )

@@ -50,7 +50,14 @@ from types import FrameType
 from typing import Any
 
 from arco_flow.core.errors import ExecutionError
-from arco_flow.core.events import ErrorInfo, Event, LogRecorded, TaskUsage, event_to_data
+from arco_flow.core.events import (
+    ErrorInfo,
+    Event,
+    LogRecorded,
+    TaskUsage,
+    event_to_data,
+    run_id_of,
+)
 from arco_flow.core.messages import TaskOutcome, TaskRequest, request_from_data
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
 from arco_flow.sdk.definitions import Definitions
@@ -415,7 +422,7 @@ class _Worker:
             data = encode_message(message)
         except (TypeError, ValueError) as error:
             raise ExecutionError(
-                f"event {event.EVENT_TYPE} of run {event.run_id} has a value with no JSON "
+                f"event {event.EVENT_TYPE} of run {run_id_of(event)} has a value with no JSON "
                 f"form ({error}); metadata values must be plain data (str, numbers, lists, "
                 "dicts) or MetadataValues"
             ) from error

@@ -17,6 +17,8 @@ def test_public_names_are_pinned():
         "AssetSelection",
         "AssetSpec",
         "AssetsDefinition",
+        "BackfillPolicy",
+        "BackfillPolicyType",
         "Backoff",
         "Bool",
         "Config",

@@ -8,6 +8,8 @@ now (the still-open one is not a partition yet), moved by `end_offset`, and neve
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from arco_flow.core.errors import PartitionError
@@ -15,6 +17,7 @@ from arco_flow.core.partitions._ranges import (
     EMPTY,
     Ranges,
     difference,
+    ranges_from_indices,
     shift_ranges,
 )
 from arco_flow.core.partitions._space import KeySpace
@@ -26,6 +29,9 @@ from arco_flow.core.partitions._values import PartitionKeyRange, TimeWindow
 __all__ = ["TimeKeySpace"]
 
 _YEAR_1000 = date(1000, 1, 1).toordinal()  # strftime writes earlier years unpadded
+# Only this shape is read by `date.fromisoformat` as the date its text says (3.11 reads
+# other ISO forms too); keys are joined by newlines so one match checks them all.
+_ISO_DATES = re.compile(r"(?:\d{4}-\d{2}-\d{2}\n)*\d{4}-\d{2}-\d{2}")
 
 
 class TimeKeySpace(KeySpace):
@@ -114,6 +120,27 @@ class TimeKeySpace(KeySpace):
             raise self._outside_error(key, index)
         return index
 
+    def ranges_of(self, keys: Iterable[str], *, existing: bool = True) -> Ranges:
+        """The range set of the indices of `keys`; daily keys in bulk, at C speed."""
+        listed = keys if isinstance(keys, list | tuple) else list(keys)
+        if (
+            self._daily_dates
+            and self._defn.exclusions is None
+            and len(listed) > 16
+            and all(type(key) is str for key in listed)
+            and _ISO_DATES.fullmatch("\n".join(listed))
+        ):
+            # Default-format daily keys are their tick's date: its ordinal is the tick's.
+            first = self._first
+            try:
+                indices = [ordinal - first for ordinal in map(_day_ordinal, listed)]
+            except ValueError:  # a date that does not exist, e.g. 2024-02-30
+                return super().ranges_of(listed, existing=existing)
+            count = self.count
+            if not existing or (min(indices) >= 0 and (count is None or max(indices) < count)):
+                return ranges_from_indices(indices)
+        return super().ranges_of(listed, existing=existing)
+
     def _outside_error(self, key: str, index: int) -> PartitionError:
         as_of = "" if self.current_time is None else f" as of {self.current_time.isoformat()}"
         if self.count is None:
@@ -179,6 +206,10 @@ class TimeKeySpace(KeySpace):
             TimeWindow(self.time_window(start).start, self.time_window(stop - 1).end)
             for start, stop in ranges
         ]
+
+
+def _day_ordinal(key: str) -> int:
+    return date.fromisoformat(key).toordinal()
 
 
 def _stop_ordinal(defn: TimeWindowPartitionsDefinition, now: float | None) -> int | None:

@@ -1,6 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arco_flow.core.backfill_policy import BackfillPolicy
 from arco_flow.core.canonical_json import canonical_json, fingerprint
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.manifest import (
@@ -16,6 +17,11 @@ from arco_flow.core.retry import RetryPolicy
 names = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,6}", fullmatch=True)
 keys = st.lists(names, min_size=1, max_size=3).map(AssetKey)
 text = st.text(max_size=12)
+
+
+backfill_policies = st.just(BackfillPolicy.single_run()) | st.integers(1, 10**6).map(
+    BackfillPolicy.multi_run
+)
 
 
 @st.composite
@@ -46,6 +52,7 @@ def assets(draw):
         can_subset=draw(st.booleans()),
         retry_policy=draw(st.none() | st.just(RetryPolicy(max_retries=2, delay=0.5))),
         timeout_s=draw(st.none() | st.floats(min_value=0.1, max_value=1e6)),
+        backfill_policy=draw(st.none() | backfill_policies),
     )
 
 
@@ -67,3 +74,18 @@ def test_manifest_data_round_trips(asset_list):
     again = manifest_from_data(manifest_to_data(manifest))
     assert manifest_to_data(again) == manifest_to_data(manifest)
     assert again.fingerprint == manifest.fingerprint
+
+
+@given(backfill_policies)
+def test_a_backfill_policy_survives_the_manifest_codec_and_the_direct_writer(policy):
+    plain = ManifestAsset(key=AssetKey("a"), node="a", backfill_policy=policy)
+    manifest = Manifest(assets=(plain,))
+    assert manifest_json(manifest) == canonical_json(manifest_to_data(manifest))
+    (again,) = manifest_from_data(manifest_to_data(manifest)).assets
+    assert again.backfill_policy == policy
+
+
+def test_an_asset_without_a_backfill_policy_keeps_its_old_fingerprint():
+    manifest = Manifest(assets=(ManifestAsset(key=AssetKey("a"), node="a"),))
+    assert "backfill_policy" not in manifest_json(manifest)
+    assert manifest_to_data(manifest)["assets"] == [{"key": ["a"], "node": "a"}]

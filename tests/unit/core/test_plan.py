@@ -137,3 +137,21 @@ def test_manifest_fingerprint_is_the_canonical_one_whatever_the_encoder_path():
     )
     for manifest in (plain, careful):
         assert manifest.fingerprint == fingerprint(manifest_to_data(manifest))
+
+
+def test_a_range_plan_names_its_tasks_by_the_range_and_round_trips():
+    from arco_flow.core.plan import plan_from_data
+
+    partition = PlanPartition(range_start="2024-01-02", range_end="2024-01-04")
+    plan = plan_for([asset("a"), asset("b", "a")], partition=partition)
+    assert [t.task_id for t in plan.tasks] == [
+        "a[2024-01-02...2024-01-04]",
+        "b[2024-01-02...2024-01-04]",
+    ]
+    assert plan.tasks[1].deps == ("a[2024-01-02...2024-01-04]",)
+    again = plan_from_data(plan_to_data(plan))
+    assert again.plan_id == plan.plan_id
+    assert again.partition == partition
+    assert all(task.partition == partition for task in again.tasks)
+    single = plan_for([asset("a")], partition=PlanPartition(key="2024-01-02"))
+    assert single.plan_id != plan_for([asset("a")], partition=partition).plan_id

@@ -181,3 +181,66 @@ def test_asset_spec_helpers():
     assert spec.replace_attributes(key="z").key == AssetKey("z")
     with pytest.raises(af.DefinitionError, match="must be a list"):
         af.AssetSpec("a", deps="b")
+
+
+def test_backfill_policies_reach_the_definition_and_the_manifest():
+    from arco_flow.core.partitions import DailyPartitionsDefinition
+
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+
+    @af.asset(partitions_def=daily, backfill_policy=af.BackfillPolicy.single_run())
+    def whole():
+        return 1
+
+    @af.multi_asset(
+        outs={"x": af.AssetOut(), "y": af.AssetOut()},
+        partitions_def=daily,
+        backfill_policy=af.BackfillPolicy.multi_run(7),
+    )
+    def pair():
+        return 1, 2
+
+    @af.asset(partitions_def=daily)
+    def unset():
+        return 1
+
+    assert whole.backfill_policy == af.BackfillPolicy.single_run()
+    assert pair.backfill_policy.max_partitions_per_run == 7
+    assert unset.backfill_policy is None
+    manifest = af.Definitions(assets=[whole, pair, unset]).manifest
+    policies = {asset.key.to_user_string(): asset.backfill_policy for asset in manifest.assets}
+    assert policies == {
+        "whole": af.BackfillPolicy.single_run(),
+        "x": af.BackfillPolicy.multi_run(7),
+        "y": af.BackfillPolicy.multi_run(7),
+        "unset": None,
+    }
+
+
+def test_an_unpartitioned_asset_takes_only_a_single_run_policy():
+    @af.asset(backfill_policy=af.BackfillPolicy.single_run())
+    def fine():
+        return 1
+
+    assert fine.backfill_policy.policy_type is af.BackfillPolicyType.SINGLE_RUN
+    with pytest.raises(
+        af.DefinitionError, match=r"not partitioned; use BackfillPolicy\.single_run"
+    ):
+
+        @af.asset(backfill_policy=af.BackfillPolicy.multi_run(2))
+        def split():
+            return 1
+
+    with pytest.raises(af.DefinitionError, match="not partitioned"):
+
+        @af.multi_asset(outs={"x": af.AssetOut()}, backfill_policy=af.BackfillPolicy.multi_run(2))
+        def split_many():
+            return 1
+
+
+def test_a_backfill_policy_must_be_a_backfill_policy():
+    with pytest.raises(af.DefinitionError, match="backfill_policy must be a BackfillPolicy"):
+
+        @af.asset(backfill_policy="single")
+        def wrong():
+            return 1
