@@ -38,6 +38,29 @@ from arco_flow.sdk.jobs import JobDefinition, define_asset_job
 from arco_flow.sdk.results import DataVersion, Failure, MaterializeResult, Output, RetryRequested
 
 if TYPE_CHECKING:
+    from arco_flow.core.partitions import (
+        AllPartitionMapping,
+        DailyPartitionsDefinition,
+        DimensionPartitionMapping,
+        DynamicPartitionsDefinition,
+        HourlyPartitionsDefinition,
+        IdentityPartitionMapping,
+        LastPartitionMapping,
+        MonthlyPartitionsDefinition,
+        MultiPartitionKey,
+        MultiPartitionMapping,
+        MultiPartitionsDefinition,
+        MultiToSingleDimensionPartitionMapping,
+        PartitionKeyRange,
+        PartitionMapping,
+        PartitionsDefinition,
+        StaticPartitionMapping,
+        StaticPartitionsDefinition,
+        TimeWindow,
+        TimeWindowPartitionMapping,
+        TimeWindowPartitionsDefinition,
+        WeeklyPartitionsDefinition,
+    )
     from arco_flow.execution.materialize import (
         ExecuteInProcessResult,
         materialize,
@@ -78,6 +101,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AllPartitionMapping",
     "ArcoError",
     "ArcoInstance",
     "Array",
@@ -99,10 +123,13 @@ __all__ = [
     "ConfigError",
     "ConfigurableIOManager",
     "ConfigurableResource",
+    "DailyPartitionsDefinition",
     "DataVersion",
     "DefinitionError",
     "Definitions",
     "DefinitionsValidationError",
+    "DimensionPartitionMapping",
+    "DynamicPartitionsDefinition",
     "EnvVar",
     "ExecuteInProcessResult",
     "ExecutionError",
@@ -110,21 +137,32 @@ __all__ = [
     "Field",
     "FilesystemIOManager",
     "Float",
+    "HourlyPartitionsDefinition",
     "IOManager",
+    "IdentityPartitionMapping",
     "InMemoryIOManager",
     "InitResourceContext",
     "InputContext",
     "Int",
     "Jitter",
     "JobDefinition",
+    "LastPartitionMapping",
     "Manifest",
     "MaterializeResult",
     "MetadataValue",
+    "MonthlyPartitionsDefinition",
+    "MultiPartitionKey",
+    "MultiPartitionMapping",
+    "MultiPartitionsDefinition",
+    "MultiToSingleDimensionPartitionMapping",
     "Noneable",
     "NotFoundError",
     "OpExecutionContext",
     "Output",
     "OutputContext",
+    "PartitionKeyRange",
+    "PartitionMapping",
+    "PartitionsDefinition",
     "Permissive",
     "PermissiveConfig",
     "Plan",
@@ -136,6 +174,8 @@ __all__ = [
     "RunConfig",
     "SelectionError",
     "Shape",
+    "StaticPartitionMapping",
+    "StaticPartitionsDefinition",
     "String",
     "TableColumn",
     "TableColumnConstraints",
@@ -143,6 +183,10 @@ __all__ = [
     "TableRecord",
     "TableSchema",
     "Task",
+    "TimeWindow",
+    "TimeWindowPartitionMapping",
+    "TimeWindowPartitionsDefinition",
+    "WeeklyPartitionsDefinition",
     "asset",
     "build_asset_context",
     "build_plan",
@@ -154,14 +198,40 @@ __all__ = [
 ]
 
 # Names loaded on first access (PEP 562): the execution layer (so that `import arco_flow`
-# stays within layers 0-1) and the pydantic-based config, resources and metadata modules
-# (so that it stays fast).
+# stays within layers 0-1), the pydantic-based config, resources and metadata modules, and
+# the partitions package (so that it stays fast).
 _LAZY_NAMES: dict[str, str] = {
     **dict.fromkeys(
         ("ExecuteInProcessResult", "materialize", "materialize_to_memory"),
         "arco_flow.execution.materialize",
     ),
     "ArcoInstance": "arco_flow.storage.instance",
+    **dict.fromkeys(
+        (
+            "AllPartitionMapping",
+            "DailyPartitionsDefinition",
+            "DimensionPartitionMapping",
+            "DynamicPartitionsDefinition",
+            "HourlyPartitionsDefinition",
+            "IdentityPartitionMapping",
+            "LastPartitionMapping",
+            "MonthlyPartitionsDefinition",
+            "MultiPartitionKey",
+            "MultiPartitionMapping",
+            "MultiPartitionsDefinition",
+            "MultiToSingleDimensionPartitionMapping",
+            "PartitionKeyRange",
+            "PartitionMapping",
+            "PartitionsDefinition",
+            "StaticPartitionMapping",
+            "StaticPartitionsDefinition",
+            "TimeWindow",
+            "TimeWindowPartitionMapping",
+            "TimeWindowPartitionsDefinition",
+            "WeeklyPartitionsDefinition",
+        ),
+        "arco_flow.core.partitions",
+    ),
     **dict.fromkeys(
         (
             "Array",

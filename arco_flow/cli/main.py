@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from arco_flow.cli.backfill import backfill
+from arco_flow.cli.partitions import partitions
 from arco_flow.cli.runs import runs, store
 from arco_flow.core.errors import (
     ArcoError,
@@ -282,8 +284,10 @@ def assets_show(key: str, limit: int) -> None:
             click.echo(f"  run {record.run_id} task {record.task_id}{partition}  {meta[:120]}")
 
 
+cli.add_command(backfill)
 cli.add_command(runs)
 cli.add_command(store)
+cli.add_command(partitions)
 
 
 def main() -> None:

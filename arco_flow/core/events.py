@@ -23,6 +23,17 @@ from arco_flow.core.errors import ArcoError
 from arco_flow.core.keys import AssetKey
 
 __all__ = [
+    "BackfillRetried",
+    "BackfillResumed",
+    "BackfillPaused",
+    "BackfillEvent",
+    "BackfillEnded",
+    "BackfillDriverStarted",
+    "BackfillCreated",
+    "BackfillChunkLaunched",
+    "BackfillChunkFinished",
+    "BackfillCancelRequested",
+    "BACKFILL_EVENT_TYPES",
     "AssetMaterialized",
     "AssetObserved",
     "DynamicPartitionsAdded",
@@ -134,6 +145,9 @@ class RunStarted:
     max_concurrent: int | None = None
     coordinator: Mapping[str, Any] = field(default_factory=dict)
     """Who coordinates the run: ``{"host": ..., "pid": ...}``."""
+    dynamic_partitions: Mapping[str, Any] = field(default_factory=dict)
+    """Definition name -> list of keys: the snapshot of every dynamic partitions definition
+    the run uses, read once when it was planned; a resumed run uses it again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -312,6 +326,128 @@ class DynamicPartitionsDeleted:
     partition_keys: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillCreated:
+    """A backfill was asked for: what it covers, its chunks, and how its runs go."""
+
+    STREAM_PREFIX: ClassVar[str] = "backfill"
+    STREAM_FIELD: ClassVar[str] = "backfill_id"
+    EVENT_TYPE: ClassVar[str] = "backfill.created/1"
+    backfill_id: str
+    job_name: str
+    asset_keys: tuple[AssetKey, ...] = ()
+    plan: Mapping[str, Any] = field(default_factory=dict)
+    """The chunks in their data form (`backfill_plan_to_data`)."""
+    request: Mapping[str, Any] = field(default_factory=dict)
+    """What was asked for, as given: selection and partitions (range, keys, all, missing…)."""
+    run_config: Mapping[str, Any] = field(default_factory=dict)
+    code_location: Mapping[str, Any] = field(default_factory=dict)
+    executor: str = "in_process"
+    max_concurrent: int | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillDriverStarted:
+    """A process took over driving the backfill (on create, resume, or after a crash)."""
+
+    STREAM_PREFIX: ClassVar[str] = "backfill"
+    STREAM_FIELD: ClassVar[str] = "backfill_id"
+    EVENT_TYPE: ClassVar[str] = "backfill.driver_started/1"
+    backfill_id: str
+    driver: Mapping[str, Any] = field(default_factory=dict)
+    """Who drives it: ``{"host": ..., "pid": ...}``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillChunkLaunched:
+    """A run was assigned to a chunk; written before the run starts."""
+
+    STREAM_PREFIX: ClassVar[str] = "backfill"
+    STREAM_FIELD: ClassVar[str] = "backfill_id"
+    EVENT_TYPE: ClassVar[str] = "backfill.chunk_launched/1"
+    backfill_id: str
+    chunk_id: int
+    run_id: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillChunkFinished:
+    """A chunk's run ended: ``succeeded``, ``failed`` or ``canceled``."""
+
+    STREAM_PREFIX: ClassVar[str] = "backfill"
+    STREAM_FIELD: ClassVar[str] = "backfill_id"
+    EVENT_TYPE: ClassVar[str] = "backfill.chunk_finished/1"
+    backfill_id: str
+    chunk_id: int
+    run_id: str
+    attempt: int
+    status: str
+    partition_count: int = 0
+    """Asset-partitions the chunk covers."""
+    message: str = ""
+    """Why a chunk failed before its run could start (its run then does not exist)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillPaused:
+    """No new chunk starts until the backfill is resumed; running ones finish."""
+
+    STREAM_PREFIX: ClassVar[str] = "backfill"
+    STREAM_FIELD: ClassVar[str] = "backfill_id"
+    EVENT_TYPE: ClassVar[str] = "backfill.paused/1"
+    backfill_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillResumed:
+    """A paused backfill may start chunks again."""
+
+    STREAM_PREFIX: ClassVar[str] = "backfill"
+    STREAM_FIELD: ClassVar[str] = "backfill_id"
+    EVENT_TYPE: ClassVar[str] = "backfill.resumed/1"
+    backfill_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillCancelRequested:
+    """Somebody asked the backfill to stop: its running runs are canceled."""
+
+    STREAM_PREFIX: ClassVar[str] = "backfill"
+    STREAM_FIELD: ClassVar[str] = "backfill_id"
+    EVENT_TYPE: ClassVar[str] = "backfill.cancel_requested/1"
+    backfill_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillRetried:
+    """Failed and canceled chunks (and those they held back) go back to pending."""
+
+    STREAM_PREFIX: ClassVar[str] = "backfill"
+    STREAM_FIELD: ClassVar[str] = "backfill_id"
+    EVENT_TYPE: ClassVar[str] = "backfill.retried/1"
+    backfill_id: str
+    chunk_ids: tuple[int, ...] = ()
+    partition_count: int = 0
+    """Asset-partitions of the retried chunks that had failed (no longer counted failed)."""
+    failed_chunk_count: int = 0
+    """How many of the retried chunks had failed (the others were canceled)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillEnded:
+    """Nothing more will run: ``completed``, ``failed`` or ``canceled``."""
+
+    STREAM_PREFIX: ClassVar[str] = "backfill"
+    STREAM_FIELD: ClassVar[str] = "backfill_id"
+    EVENT_TYPE: ClassVar[str] = "backfill.ended/1"
+    backfill_id: str
+    status: str
+
+
 RunEvent: TypeAlias = (
     RunStarted
     | RunResumed
@@ -330,9 +466,33 @@ RunEvent: TypeAlias = (
 """The events of the ``run:<run_id>`` streams."""
 
 PartitionsEvent: TypeAlias = DynamicPartitionsAdded | DynamicPartitionsDeleted
+
+BackfillEvent: TypeAlias = (
+    BackfillCreated
+    | BackfillDriverStarted
+    | BackfillChunkLaunched
+    | BackfillChunkFinished
+    | BackfillPaused
+    | BackfillResumed
+    | BackfillCancelRequested
+    | BackfillRetried
+    | BackfillEnded
+)
+
+BACKFILL_EVENT_TYPES: tuple[type[BackfillEvent], ...] = (
+    BackfillCreated,
+    BackfillDriverStarted,
+    BackfillChunkLaunched,
+    BackfillChunkFinished,
+    BackfillPaused,
+    BackfillResumed,
+    BackfillCancelRequested,
+    BackfillRetried,
+    BackfillEnded,
+)
 """The events of the ``partitions:<partitions_def_name>`` streams."""
 
-Event: TypeAlias = RunEvent | PartitionsEvent
+Event: TypeAlias = RunEvent | PartitionsEvent | BackfillEvent
 
 RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
     RunStarted,
@@ -352,7 +512,12 @@ RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
 
 EVENT_TYPES: dict[str, type[Any]] = {
     cls.EVENT_TYPE: cls
-    for cls in (*RUN_EVENT_TYPES, DynamicPartitionsAdded, DynamicPartitionsDeleted)
+    for cls in (
+        *RUN_EVENT_TYPES,
+        DynamicPartitionsAdded,
+        DynamicPartitionsDeleted,
+        *BACKFILL_EVENT_TYPES,
+    )
 }
 
 
@@ -420,10 +585,20 @@ def idempotency_key(event: Event, ordinal: int | str = 0) -> str:
     digest of the keys plus `ordinal`, which the caller makes unique per request (the
     instance passes a fresh UUID).
     """
-    if isinstance(event, DynamicPartitionsAdded | DynamicPartitionsDeleted):
-        digest = hashlib.sha256("\n".join(event.partition_keys).encode("utf-8", "surrogatepass"))
-        stream = stream_of(event)
-        return f"{stream}/{event.EVENT_TYPE}/{digest.hexdigest()[:32]}/{ordinal}"
+    if isinstance(event, RUN_EVENT_TYPES):
+        return _run_idempotency_key(event, ordinal)
+    if isinstance(event, BACKFILL_EVENT_TYPES):
+        return _backfill_idempotency_key(event, ordinal)
+    assert isinstance(event, DynamicPartitionsAdded | DynamicPartitionsDeleted)
+    return _partitions_idempotency_key(event, ordinal)
+
+
+def _partitions_idempotency_key(event: PartitionsEvent, ordinal: int | str) -> str:
+    digest = hashlib.sha256("\n".join(event.partition_keys).encode("utf-8", "surrogatepass"))
+    return f"{stream_of(event)}/{event.EVENT_TYPE}/{digest.hexdigest()[:32]}/{ordinal}"
+
+
+def _run_idempotency_key(event: RunEvent, ordinal: int | str) -> str:
     run, kind = event.run_id, event.EVENT_TYPE
     if isinstance(event, TaskStarted | TaskSucceeded | TaskFailed):
         return f"{run}/{event.task_id}/{event.attempt}/{kind}"
@@ -437,6 +612,20 @@ def idempotency_key(event: Event, ordinal: int | str = 0) -> str:
     if isinstance(event, RunResumed | RunCancelRequested):
         return f"{run}/{kind}/{ordinal}"
     return f"{run}/{kind}"
+
+
+def _backfill_idempotency_key(event: BackfillEvent, ordinal: int | str) -> str:
+    """The key of a backfill event.
+
+    Chunk events repeat per attempt; pauses, resumes, cancels, retries, drivers and ends
+    by `ordinal` (the stream position the caller saw, so a racing duplicate collapses).
+    """
+    base = f"{stream_of(event)}/{event.EVENT_TYPE}"
+    if isinstance(event, BackfillChunkLaunched | BackfillChunkFinished):
+        return f"{base}/{event.chunk_id}/{event.attempt}"
+    if isinstance(event, BackfillCreated):
+        return base
+    return f"{base}/{ordinal}"
 
 
 def _value_to_data(value: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Pure. A request is plain data that crosses processes and machines (DESIGN.md §4): it
 names the task, the attempt and the code location, and carries the node's resolved
-config. It never carries secret values: resources reach secrets by reference.
+config and the run's snapshot of the dynamic partition keys the task uses. It never
+carries secret values: resources reach secrets by reference.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class TaskRequest:
     """How often the worker reports that the attempt is alive; the dispatcher's default."""
     trace_context: Mapping[str, str] = field(default_factory=dict)
     """W3C trace context of the run, so that the task's spans join the run's trace."""
+    dynamic_partitions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Definition name -> keys: the run's snapshot of each dynamic partitions definition the
+    task's assets and inputs use (only those), so that the worker never reads a store."""
 
     @property
     def idempotency_key(self) -> str:
@@ -56,7 +60,7 @@ class TaskRequest:
 def request_to_data(request: TaskRequest) -> dict[str, Any]:
     """The request as plain data (format version 1)."""
     partition = request.partition
-    return {
+    data: dict[str, Any] = {
         "version": REQUEST_FORMAT_VERSION,
         "run_id": request.run_id,
         "task_id": request.task_id,
@@ -79,6 +83,12 @@ def request_to_data(request: TaskRequest) -> dict[str, Any]:
         "heartbeat_interval_s": request.heartbeat_interval_s,
         "trace_context": dict(request.trace_context),
     }
+    if request.dynamic_partitions:
+        # Left out when empty: unpartitioned and static or time runs send nothing more.
+        data["dynamic_partitions"] = {
+            name: list(keys) for name, keys in request.dynamic_partitions.items()
+        }
+    return data
 
 
 def request_from_data(data: Mapping[str, Any]) -> TaskRequest:
@@ -105,6 +115,9 @@ def request_from_data(data: Mapping[str, Any]) -> TaskRequest:
         check_names=tuple(data.get("check_names", ())),
         heartbeat_interval_s=data.get("heartbeat_interval_s"),
         trace_context=dict(data.get("trace_context", {})),
+        dynamic_partitions={
+            name: tuple(keys) for name, keys in data.get("dynamic_partitions", {}).items()
+        },
     )
 
 

@@ -94,6 +94,10 @@ class RunCoordinator:
         restored: the state of a run being resumed after its coordinator stopped.
         cancel_requested: polled while the run goes; True stops it (gracefully).
         poll_interval_s: how often `cancel_requested` is asked while tasks run.
+        dynamic_partitions: definition name -> keys: the run's snapshot of its dynamic
+            partitions, recorded with the start and handed to the tasks that use them.
+        dynamic_names_by_node: compute node -> the names in `dynamic_partitions` its
+            tasks use (a node left out gets none).
     """
 
     def __init__(
@@ -118,6 +122,8 @@ class RunCoordinator:
         restored: RunState | None = None,
         cancel_requested: Callable[[], bool] | None = None,
         poll_interval_s: float = 0.5,
+        dynamic_partitions: Mapping[str, tuple[str, ...]] | None = None,
+        dynamic_names_by_node: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -140,6 +146,8 @@ class RunCoordinator:
         self._restored = restored is not None
         self._cancel_requested = cancel_requested
         self._poll_interval_s = poll_interval_s
+        self._dynamic_partitions = dict(dynamic_partitions or {})
+        self._dynamic_names_by_node = dict(dynamic_names_by_node or {})
         self.state = restored if restored is not None else RunState(plan)
         self._order = {task_id: index for index, task_id in enumerate(plan.task_ids)}
         self._retries: list[tuple[float, int, str]] = []  # (due time, plan order, task id)
@@ -196,6 +204,9 @@ class RunCoordinator:
                     executor=self._executor,
                     max_concurrent=self._requested_concurrency,
                     coordinator=self._coordinator_info,
+                    dynamic_partitions={
+                        name: list(keys) for name, keys in self._dynamic_partitions.items()
+                    },
                 )
             )
             return
@@ -273,6 +284,7 @@ class RunCoordinator:
         self._clock.sleep(delay)
 
     def _request(self, task: Task, attempt: int) -> TaskRequest:
+        names = self._dynamic_names_by_node.get(task.node, ())
         return TaskRequest(
             run_id=self.run_id,
             task_id=task.task_id,
@@ -287,6 +299,7 @@ class RunCoordinator:
             timeout_s=self._timeouts.get(task.node),
             job_name=self._job_name,
             tags=self._tags,
+            dynamic_partitions={name: self._dynamic_partitions[name] for name in names},
         )
 
     def _on_outcome(self, ended: TaskOutcome, outcome: RunOutcome, canceling: bool) -> None:

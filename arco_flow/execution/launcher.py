@@ -27,12 +27,22 @@ from arco_flow.execution.recorder import EventSink, RunRecorder
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
+from arco_flow.sdk.dynamic_partitions import (
+    DynamicPartitionsSnapshot,
+    dynamic_names_by_node,
+    read_dynamic_partitions,
+    unknown_dynamic_keys,
+)
 from arco_flow.sdk.jobs import JobDefinition
 from arco_flow.sdk.resources import ResourceScope
 from arco_flow.worker.executor import OutputCapture, WorkerSession
 
 if TYPE_CHECKING:
-    from arco_flow.core.partitions import PartitionKeyRange, PartitionsDefinition
+    from arco_flow.core.partitions import (
+        DynamicPartitionsStore,
+        PartitionKeyRange,
+        PartitionsDefinition,
+    )
 
 __all__ = [
     "EXECUTORS",
@@ -42,6 +52,7 @@ __all__ = [
     "Executor",
     "PreparedRun",
     "coordinator_info",
+    "dynamic_partitions_for_plan",
     "prepare_run",
     "required_resource_keys",
     "resolve_run_partition",
@@ -64,6 +75,9 @@ class PreparedRun:
     job: JobDefinition
     plan: Plan
     run_config: dict[str, Any] = field(default_factory=dict)
+    dynamic_partitions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Definition name -> keys: the run's one snapshot of the dynamic partitions it uses
+    (empty when it uses none); validation, the tasks and a resume all read it."""
 
 
 def prepare_run(
@@ -75,8 +89,13 @@ def prepare_run(
     partition_key: str | None = None,
     partition_key_range: PartitionKeyRange | None = None,
     tags: Mapping[str, str] | None = None,
+    dynamic_partitions_store: DynamicPartitionsStore | None = None,
 ) -> PreparedRun:
     """Validates the definitions, the run config and the partitions, and plans the selection.
+
+    When the selected assets or their partitioned inputs use dynamic partitions, the keys
+    of each such definition are read from `dynamic_partitions_store` here, once: the run
+    validates against and runs on that snapshot, whatever changes in the store meanwhile.
 
     Args:
         job: the job to run; its definitions are validated whole.
@@ -88,13 +107,16 @@ def prepare_run(
             run (a one-key range is planned as that key); excludes `partition_key`.
         tags: the run's tags; Dagster's ``dagster/partition`` and
             ``dagster/asset_partition_range_start``/``_end`` choose the partitions too.
+        dynamic_partitions_store: where the keys of dynamic partitions are read (the
+            instance); needed only when a selected asset uses dynamic partitions.
 
     Raises:
         DefinitionsValidationError: the definitions have problems (all are listed).
         SelectionError: the selection matches no asset, or assets outside the job.
         ConfigError: the run config names an unknown node or resource, or is invalid.
         PartitionError: the partition key or range is missing, unknown, reversed, given
-            twice, or given for unpartitioned assets.
+            twice, or given for unpartitioned assets; or the assets use dynamic
+            partitions and no store was given.
     """
     partition_key, partition_key_range = resolve_run_partition(
         partition_key, partition_key_range, tags
@@ -119,13 +141,49 @@ def prepare_run(
             f"the selection {asset_selection!r} matches no asset; "
             "`arco-flow assets list` shows the keys, groups are set with group_name="
         )
-    partition = _plan_partition(definitions, keys, partition_key, partition_key_range)
+    snapshot = _read_snapshot(definitions, keys, dynamic_partitions_store)
+    partition = _plan_partition(definitions, keys, partition_key, partition_key_range, snapshot)
     config = normalize_run_config(run_config)
     validate_run_config_keys(
         config, list(definitions.assets_defs_by_node), list(definitions.resources)
     )
     plan = build_plan(definitions.manifest, graph, keys, run_config=config, partition=partition)
-    return PreparedRun(definitions=definitions, job=job, plan=plan, run_config=config)
+    return PreparedRun(
+        definitions=definitions,
+        job=job,
+        plan=plan,
+        run_config=config,
+        dynamic_partitions=snapshot.keys_by_name if snapshot is not None else {},
+    )
+
+
+def _read_snapshot(
+    definitions: Definitions, keys: Iterable[AssetKey], store: DynamicPartitionsStore | None
+) -> DynamicPartitionsSnapshot | None:
+    """The keys of the dynamic partitions the selection uses, read now; None if it uses none."""
+    nodes = {definitions.get_assets_def(key).node_name for key in keys}
+    by_node = dynamic_names_by_node(definitions, nodes)
+    if not by_node:
+        return None
+    names = sorted({name for node_names in by_node.values() for name in node_names})
+    if store is None:
+        shown = ", ".join(repr(name) for name in names)
+        raise PartitionError(
+            f"compute nodes {', '.join(sorted(by_node))} use dynamic partitions {shown}, whose "
+            "keys live in an instance: pass instance= (an ArcoInstance holding the keys, "
+            f"added with instance.add_dynamic_partitions({names[0]!r}, [...])) to "
+            "materialize or execute_in_process"
+        )
+    return read_dynamic_partitions(store, names)
+
+
+def dynamic_partitions_for_plan(
+    definitions: Definitions, plan: Plan, snapshot: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """Compute node -> the names of `snapshot` its tasks use; empty without a snapshot."""
+    if not snapshot:
+        return {}
+    return dynamic_names_by_node(definitions, {task.node for task in plan.tasks})
 
 
 def run_prepared(
@@ -192,6 +250,10 @@ def run_prepared(
         "coordinator_info": coordinator_info(),
         "restored": restored,
         "cancel_requested": cancel_requested,
+        "dynamic_partitions": prepared.dynamic_partitions,
+        "dynamic_names_by_node": dynamic_partitions_for_plan(
+            definitions, plan, prepared.dynamic_partitions
+        ),
     }
     if executor == "process_pool":
         if not code_location:
@@ -208,7 +270,11 @@ def run_prepared(
     resources_config = prepared.run_config.get("resources", {})
     with ResourceScope(definitions.resources, resources_config, required) as scope:
         session = WorkerSession(
-            definitions, scope.as_dict(), output_capture=output_capture, instance=instance
+            definitions,
+            scope.as_dict(),
+            output_capture=output_capture,
+            instance=instance,
+            dynamic_partitions=DynamicPartitionsSnapshot(prepared.dynamic_partitions),
         )
         dispatcher: Dispatcher = InProcessDispatcher(session, recorder.record)
         return RunCoordinator(dispatcher=dispatcher, **common).run()
@@ -296,6 +362,7 @@ def _plan_partition(
     keys: Iterable[AssetKey],
     partition_key: str | None,
     partition_key_range: PartitionKeyRange | None,
+    snapshot: DynamicPartitionsSnapshot | None,
 ) -> PlanPartition | None:
     """The run's partition, checked against the selected assets' shared partitioning."""
     specs = {key: definitions.get_assets_def(key).specs_by_key[key] for key in keys}
@@ -332,16 +399,48 @@ def _plan_partition(
     partitions_def = next(iter(partitioned.values()))
     now = datetime.datetime.now(datetime.UTC)
     if partition_key_range is not None:
-        return _range_partition(partitions_def, partition_key_range, names, now)
+        return _range_partition(partitions_def, partition_key_range, names, now, snapshot)
     if partition_key is None:
-        last = partitions_def.get_last_partition_key(current_time=now)
+        last = partitions_def.get_last_partition_key(now, snapshot)
+        example = f", e.g. {last!r}" if last is not None else ""
         raise PartitionError(
             f"assets {names} are partitioned: choose a partition with partition_key= "
             f"(the CLI's --partition), or a range with partition_key_range= (--partition-range)"
-            f", e.g. {last!r}"
+            f"{example}"
         )
-    partitions_def.validate_partition_key(partition_key, current_time=now)
+    try:
+        partitions_def.validate_partition_key(partition_key, now, snapshot)
+    except PartitionError:
+        subject = f"partition key {partition_key!r} of assets {names}"
+        _raise_if_unknown_dynamic(partitions_def, partition_key, subject, snapshot)
+        raise
     return PlanPartition(key=partition_key)
+
+
+def _raise_if_unknown_dynamic(
+    partitions_def: PartitionsDefinition,
+    key: str,
+    subject: str,
+    snapshot: DynamicPartitionsSnapshot | None,
+) -> None:
+    """Raises a `PartitionError` that says how to add `key`'s unknown dynamic key, if any.
+
+    `subject` names the key in the message (which key of which assets).
+    """
+    if snapshot is None:
+        return
+    unknown = unknown_dynamic_keys(partitions_def, key, snapshot)
+    if not unknown:
+        return
+    name, missing = unknown[0]
+    part = "" if missing == key else f": its part {missing!r}"
+    count = len(snapshot.get_dynamic_partitions(name))
+    raise PartitionError(
+        f"{subject}{part} is not a key of dynamic partitions {name!r} "
+        f"({count} keys when the run was planned); add it with instance.add_dynamic_partitions"
+        f"({name!r}, [{missing!r}]) or `arco-flow partitions add {name} {missing}`, then "
+        "launch the run again"
+    ) from None
 
 
 def _range_partition(
@@ -349,13 +448,19 @@ def _range_partition(
     key_range: PartitionKeyRange,
     names: str,
     now: datetime.datetime,
+    snapshot: DynamicPartitionsSnapshot | None,
 ) -> PlanPartition:
     """A range's plan partition once both ends exist and the range runs forward."""
-    space = partitions_def.resolve(current_time=now)
+    space = partitions_def.resolve(now, snapshot)
     for end_name, key in (("start", key_range.start), ("end", key_range.end)):
         try:
             space.index_of(key)
         except PartitionError as error:
+            subject = (
+                f"the {end_name} {key!r} of partition range {key_range.start!r}..."
+                f"{key_range.end!r} of assets {names}"
+            )
+            _raise_if_unknown_dynamic(partitions_def, key, subject, snapshot)
             ranges = space.all_ranges()
             bounds = (
                 f" (partitions run from {space.key_at(ranges[0][0])!r} to "

@@ -48,6 +48,10 @@ __all__ = [
 ]
 
 
+_FROM_INSTANCE: Any = object()
+"""`execute_job_in_process` reads dynamic partition keys from its instance."""
+
+
 class AssetMaterialization:
     """A recorded materialization, with its metadata as `MetadataValue`s (Dagster's shape)."""
 
@@ -264,6 +268,9 @@ def materialize(
             asset_selection=selection,
             partition_key=partition_key,
             partition_key_range=partition_key_range,
+            # The ephemeral instance made for this call holds no dynamic keys: read them
+            # from the caller's instance only, so a missing one says to pass instance=.
+            dynamic_partitions_store=instance,
         )
     finally:
         if owned:
@@ -329,12 +336,15 @@ def execute_job_in_process(
     run_id: str | None = None,
     on_event: Callable[[EventRecord], None] | None = None,
     on_planned: Callable[[Plan], None] | None = None,
+    dynamic_partitions_store: Any = _FROM_INSTANCE,
 ) -> ExecuteInProcessResult:
     """Runs `job` (or `asset_selection` within it) in this process.
 
     As in Dagster, values stay in memory unless an IO manager is bound to ``io_manager``.
     `on_planned` sees the plan before the run starts, and `on_event` every event as it
-    is recorded (the CLI draws progress from them).
+    is recorded (the CLI draws progress from them). The keys of dynamic partitions are
+    read from `dynamic_partitions_store` (the instance by default) once, as the run is
+    planned.
     """
     overrides = dict(resources or {})
     if DEFAULT_IO_MANAGER_KEY not in job.definitions.resources:
@@ -347,6 +357,9 @@ def execute_job_in_process(
         partition_key=partition_key,
         partition_key_range=partition_key_range,
         tags=tags,
+        dynamic_partitions_store=(
+            instance if dynamic_partitions_store is _FROM_INSTANCE else dynamic_partitions_store
+        ),
     )
     if on_planned is not None:
         on_planned(prepared.plan)

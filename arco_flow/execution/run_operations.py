@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import ArcoError, ExecutionError
-from arco_flow.core.events import EventRecord
+from arco_flow.core.events import Event, EventRecord, RunStarted
 from arco_flow.core.keys import AssetKey
-from arco_flow.core.plan import PlanPartition, plan_from_data
+from arco_flow.core.plan import Plan, PlanPartition, plan_from_data
 from arco_flow.core.run_state import TaskStatus, restore_run_state
 from arco_flow.execution.coordinator import RunOutcome
 from arco_flow.execution.launcher import (
@@ -28,6 +28,11 @@ from arco_flow.execution.launcher import (
 )
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
 from arco_flow.sdk.definitions import Definitions
+from arco_flow.sdk.dynamic_partitions import (
+    DynamicPartitionsSnapshot,
+    dynamic_names_by_node,
+    read_dynamic_partitions,
+)
 from arco_flow.sdk.fs_io_manager import FilesystemIOManager
 from arco_flow.sdk.jobs import JobDefinition
 from arco_flow.storage.instance import ArcoInstance
@@ -38,8 +43,10 @@ if TYPE_CHECKING:
     from arco_flow.core.partitions import PartitionKeyRange
 
 __all__ = [
+    "Loader",
     "coordinator_is_alive",
     "launch_into_instance",
+    "load_code_location",
     "reexecute_run",
     "resume_run",
 ]
@@ -51,7 +58,12 @@ PARTITION_TAGS = (PARTITION_TAG, PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_
 Loader = Callable[[Mapping[str, Any]], Definitions]
 
 
-def _load(code_location: Mapping[str, Any]) -> Definitions:
+def load_code_location(code_location: Mapping[str, Any]) -> Definitions:
+    """Loads the definitions a run or backfill recorded (``{"module"|"file": ...}``).
+
+    Raises:
+        ExecutionError: nothing was recorded: the definitions were built in a process.
+    """
     if not code_location:
         raise ExecutionError(
             "the run was launched from definitions built in a Python process (no module or "
@@ -108,6 +120,7 @@ def launch_into_instance(
         partition_key=partition_key,
         partition_key_range=partition_key_range,
         tags=tags,
+        dynamic_partitions_store=instance,
     )
     if on_planned is not None:
         on_planned(prepared)
@@ -183,12 +196,43 @@ def coordinator_is_alive(coordinator: Mapping[str, Any]) -> bool:
 
 
 def _prepared_from_record(
-    run: RunRecord, definitions: Definitions, executor: Executor, instance: ArcoInstance
+    run: RunRecord,
+    definitions: Definitions,
+    executor: Executor,
+    instance: ArcoInstance,
+    events: Sequence[Event],
 ) -> PreparedRun:
     definitions = definitions.with_resources(_in_process_resources(definitions, executor, instance))
     job = definitions.resolve_job_def(run.job_name)
     plan = plan_from_data(run.plan)
-    return PreparedRun(definitions=definitions, job=job, plan=plan, run_config=dict(run.run_config))
+    return PreparedRun(
+        definitions=definitions,
+        job=job,
+        plan=plan,
+        run_config=dict(run.run_config),
+        dynamic_partitions=_recorded_dynamic_partitions(definitions, plan, events, instance),
+    )
+
+
+def _recorded_dynamic_partitions(
+    definitions: Definitions, plan: Plan, events: Sequence[Event], instance: ArcoInstance
+) -> dict[str, tuple[str, ...]]:
+    """The dynamic partition keys a run started with, so that its resume sees the same.
+
+    A name the start did not record (a run recorded before runs kept their keys, or code
+    that changed since) is read from the instance now.
+    """
+    started = next((event for event in events if isinstance(event, RunStarted)), None)
+    recorded = dict(started.dynamic_partitions) if started is not None else {}
+    by_node = dynamic_names_by_node(definitions, {task.node for task in plan.tasks})
+    needed = {name for names in by_node.values() for name in names}
+    snapshot = DynamicPartitionsSnapshot(
+        {name: keys for name, keys in recorded.items() if name in needed}
+    )
+    missing = needed - set(snapshot.keys_by_name)
+    if missing:
+        snapshot = snapshot.merged(read_dynamic_partitions(instance, missing).keys_by_name)
+    return snapshot.keys_by_name
 
 
 def resume_run(
@@ -196,7 +240,7 @@ def resume_run(
     run_id: str,
     *,
     force: bool = False,
-    loader: Loader = _load,
+    loader: Loader = load_code_location,
     on_record: Callable[[EventRecord], None] | None = None,
 ) -> RunOutcome:
     """Takes over a run whose coordinator stopped, and carries it to its end.
@@ -221,10 +265,11 @@ def resume_run(
             "this host; wait for it, cancel the run, or pass --force if that process is stuck"
         )
     executor: Executor = "process_pool" if run.executor == "process_pool" else "in_process"
-    prepared = _prepared_from_record(run, loader(run.code_location), executor, instance)
+    events = [record.event for record in instance.all_logs(run_id)]
+    prepared = _prepared_from_record(run, loader(run.code_location), executor, instance, events)
     if prepared.plan.plan_id != run.plan_id:
         raise ExecutionError(f"run {run_id}'s recorded plan does not match its plan id")
-    restored = restore_run_state(prepared.plan, [r.event for r in instance.all_logs(run_id)])
+    restored = restore_run_state(prepared.plan, events)
     return _run(
         prepared,
         instance,
@@ -248,7 +293,7 @@ def reexecute_run(
     task_id: str | None = None,
     executor: Executor | None = None,
     max_concurrent: int | None = None,
-    loader: Loader = _load,
+    loader: Loader = load_code_location,
     on_planned: Callable[[PreparedRun], None] | None = None,
     on_record: Callable[[EventRecord], None] | None = None,
 ) -> RunOutcome:

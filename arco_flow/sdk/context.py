@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from arco_flow.core.errors import DefinitionError
+from arco_flow.core.errors import DefinitionError, ExecutionError
 from arco_flow.core.keys import AssetKey
 from arco_flow.sdk.partition_scope import PartitionScope, subset_key_range, subset_time_window
 from arco_flow.sdk.resource_map import Resources
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AssetExecutionContext",
     "ContextLogger",
+    "InstanceUnavailable",
     "OpExecutionContext",
     "build_asset_context",
 ]
@@ -71,6 +72,24 @@ class ContextLogger:
     def critical(self, message: object, *args: object) -> None:
         """Logs at CRITICAL."""
         self._log(logging.CRITICAL, "CRITICAL", message, *args)
+
+
+class InstanceUnavailable:
+    """Stands for the instance where user code cannot reach one.
+
+    ``context.instance`` raises an `ExecutionError` with `reason` instead of handing out None.
+
+    Args:
+        reason: Why there is no instance, and what to do instead.
+    """
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"InstanceUnavailable({self.reason!r})"
 
 
 class AssetExecutionContext:
@@ -143,7 +162,14 @@ class AssetExecutionContext:
 
     @property
     def instance(self) -> Any:
-        """The instance the run records to, when there is one."""
+        """The instance the run records to, when there is one.
+
+        Raises:
+            ExecutionError: The body runs where no instance can be reached (a process-pool
+                worker, which holds no store credentials).
+        """
+        if isinstance(self._instance, InstanceUnavailable):
+            raise ExecutionError(f"{self._node_name!r}: {self._instance.reason}")
         return self._instance
 
     @property
@@ -411,7 +437,10 @@ def build_asset_context(
                 f"partition_key_range {partition_key_range.start!r}..."
                 f"{partition_key_range.end!r}"
             )
-        scope = PartitionScope.for_range(partitions_def, partition_key_range)
+        # The instance, if any, holds the keys of a dynamic definition.
+        scope = PartitionScope.for_range(
+            partitions_def, partition_key_range, dynamic_partitions_store=instance
+        )
     return AssetExecutionContext(
         run_id="direct-invocation",
         node_name=asset_key.to_user_string() if asset_key else "direct_invocation",

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 from arco_flow.core.errors import DefinitionError
 
 if TYPE_CHECKING:
-    from arco_flow.core.partitions import PartitionKeyRange, PartitionsSubset, TimeWindow
+    from arco_flow.core.partitions import (
+        DynamicPartitionsStore,
+        PartitionKeyRange,
+        PartitionsSubset,
+        TimeWindow,
+    )
 
 __all__ = ["PartitionScope", "subset_key_range", "subset_time_window"]
 
@@ -34,9 +39,18 @@ class PartitionScope:
 
     @staticmethod
     def for_range(
-        partitions_def: Any, key_range: PartitionKeyRange, current_time: Any = None
+        partitions_def: Any,
+        key_range: PartitionKeyRange,
+        current_time: Any = None,
+        dynamic_partitions_store: DynamicPartitionsStore | None = None,
     ) -> PartitionScope:
         """The scope of `key_range` of `partitions_def`, a one-key range as that key.
+
+        Args:
+            partitions_def: The definition the range belongs to.
+            key_range: The inclusive range.
+            current_time: "Now", which decides which time partitions exist.
+            dynamic_partitions_store: Where dynamic keys are read (the run's snapshot).
 
         Raises:
             PartitionError: an end is not a partition, or the range ends before it starts.
@@ -44,7 +58,7 @@ class PartitionScope:
         if key_range.start == key_range.end:
             return PartitionScope(partitions_def, key=key_range.start)
         subset = partitions_def.subset_with_partition_key_range(
-            key_range, current_time=current_time
+            key_range, current_time, dynamic_partitions_store
         )
         return PartitionScope(partitions_def, key_range=key_range, subset=subset)
 

@@ -34,6 +34,7 @@ from arco_flow.storage.partition_status import AssetPartitionStatus
 from arco_flow.storage.protocols import Storage
 from arco_flow.storage.records import (
     AssetRecord,
+    BackfillRecord,
     MaterializationRecord,
     RunRecord,
     RunsFilter,
@@ -139,6 +140,23 @@ class ArcoInstance:
 
     def _scope(self) -> dict[str, str]:
         return {"tenant_id": self.tenant_id, "workspace_id": self.workspace_id}
+
+    def read_stream(self, stream: str, *, after_sequence: int = 0) -> list[EventRecord]:
+        """The events of one stream (``run:<id>``, ``backfill:<id>``, …) in order."""
+        return self.storage.read_stream(
+            stream,
+            after_sequence=after_sequence,
+            tenant_id=self.tenant_id,
+            workspace_id=self.workspace_id,
+        )
+
+    # -- backfills ------------------------------------------------------------------
+
+    def get_backfills(
+        self, *, statuses: Collection[str] = (), limit: int | None = None
+    ) -> list[BackfillRecord]:
+        """Backfill summaries, newest first (`arco_flow.daemon.backfills` drives them)."""
+        return self.storage.list_backfills(statuses=statuses, limit=limit, **self._scope())
 
     # -- runs -----------------------------------------------------------------------
 

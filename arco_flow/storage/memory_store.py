@@ -46,6 +46,7 @@ from arco_flow.storage.query_rules import (
 from arco_flow.storage.records import (
     ACTIVE_RUN_STATUSES,
     AssetRecord,
+    BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
     RunRecord,
@@ -211,6 +212,25 @@ class MemoryEventStore:
             runs[key] for key in newest_first if run_matches(runs[key], filters, asset_run_ids)
         )
         return list(islice(matching, limit))
+
+    def list_backfills(
+        self,
+        *,
+        statuses: Collection[str] = (),
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[BackfillRecord]:
+        """See `BackfillStorage.list_backfills`."""
+        found = [
+            backfill
+            for (tenant, workspace, _), backfill in self._projections.state.backfills.items()
+            if tenant == tenant_id
+            and workspace == workspace_id
+            and (not statuses or backfill.status in statuses)
+        ]
+        found.sort(key=lambda backfill: backfill.created_event_id, reverse=True)
+        return found[:limit]
 
     def list_tasks(
         self,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
 from arco_flow.core.events import (
+    BACKFILL_EVENT_TYPES,
     AssetMaterialized,
     AssetObserved,
     DynamicPartitionsAdded,
@@ -50,8 +51,10 @@ from arco_flow.core.events import (
 )
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
+from arco_flow.storage.backfill_projection import apply_backfill_event
 from arco_flow.storage.partition_status import PartitionFailure
 from arco_flow.storage.records import (
+    BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
     RunRecord,
@@ -61,6 +64,7 @@ from arco_flow.storage.records import (
 
 __all__ = [
     "AssetRowKey",
+    "BackfillKey",
     "AssetSummary",
     "DynamicPartitionsChange",
     "FailureKey",
@@ -86,6 +90,8 @@ PartitionRowKey: TypeAlias = tuple[str, str, AssetKey, str | None]
 """(tenant_id, workspace_id, asset_key, partition_key)."""
 RunAssetKey: TypeAlias = tuple[str, str, str, AssetKey]
 """(tenant_id, workspace_id, run_id, asset_key): the run planned or materialized the asset."""
+BackfillKey: TypeAlias = tuple[str, str, str]
+"""(tenant_id, workspace_id, backfill_id)."""
 FailureKey: TypeAlias = tuple[str, str, str, str, str]
 """(tenant_id, workspace_id, asset key user string, run_id, task_id)."""
 
@@ -124,6 +130,7 @@ class ProjectionState:
     run_assets: set[RunAssetKey] = field(default_factory=set)
     failures: dict[FailureKey, PartitionFailure] = field(default_factory=dict)
     """Final task failures over partitions; written, never read, by the projector."""
+    backfills: dict[BackfillKey, BackfillRecord] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +162,7 @@ class ProjectionChanges:
     failures: set[FailureKey] = field(default_factory=set)
     dynamic_partitions: list[DynamicPartitionsChange] = field(default_factory=list)
     """In log order: a backend applies them in this order."""
+    backfills: set[BackfillKey] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +174,7 @@ class RequiredRows:
     """Runs whose every task row is needed (a `RunStarted` creates its plan's tasks)."""
     tasks: frozenset[TaskKey]
     assets: frozenset[AssetRowKey]
+    backfills: frozenset[BackfillKey] = frozenset()
 
 
 _RUN_EVENTS = (RunResumed, RunCancelRequested, RunSucceeded, RunFailed, RunCanceled)
@@ -178,6 +187,7 @@ def required_rows(records: Iterable[EventRecord]) -> RequiredRows:
     task_runs: set[RunKey] = set()
     tasks: set[TaskKey] = set()
     assets: set[AssetRowKey] = set()
+    backfills: set[BackfillKey] = set()
     for record in records:
         event = record.event
         scope = (record.tenant_id, record.workspace_id)
@@ -193,11 +203,14 @@ def required_rows(records: Iterable[EventRecord]) -> RequiredRows:
                 runs.add((*scope, event.run_id))  # its plan says which partitions failed
         elif isinstance(event, AssetMaterialized | AssetObserved):
             assets.add((*scope, event.asset_key))
+        elif isinstance(event, BACKFILL_EVENT_TYPES):
+            backfills.add((*scope, event.backfill_id))
     return RequiredRows(
         runs=frozenset(runs),
         task_runs=frozenset(task_runs),
         tasks=frozenset(tasks),
         assets=frozenset(assets),
+        backfills=frozenset(backfills),
     )
 
 
@@ -219,6 +232,13 @@ def project(state: ProjectionState, records: Sequence[EventRecord]) -> Projectio
 
 def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventRecord) -> None:
     event = record.event
+    if isinstance(event, BACKFILL_EVENT_TYPES):
+        key = (record.tenant_id, record.workspace_id, event.backfill_id)
+        row = apply_backfill_event(state.backfills.get(key), record, event)
+        if row is not None:
+            state.backfills[key] = row
+            changes.backfills.add(key)
+        return
     match event:
         case TaskStarted() | TaskSucceeded() | TaskFailed() | TaskSkipped():
             _apply_task_event(state, changes, record, event)

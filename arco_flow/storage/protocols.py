@@ -16,6 +16,7 @@ from arco_flow.core.partitions import KeySpace
 from arco_flow.storage.partition_status import AssetPartitionStatus
 from arco_flow.storage.records import (
     AssetRecord,
+    BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
     RunRecord,
@@ -26,6 +27,7 @@ from arco_flow.storage.rows import TableRows
 
 __all__ = [
     "AssetStorage",
+    "BackfillStorage",
     "Clock",
     "EventStore",
     "PartitionStorage",
@@ -323,8 +325,29 @@ class ProjectionMaintenance(Protocol):
         ...
 
 
+class BackfillStorage(Protocol):
+    """The summaries of backfills (each backfill's stream holds its detail)."""
+
+    def list_backfills(
+        self,
+        *,
+        statuses: Collection[str] = (),
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[BackfillRecord]:
+        """Backfills newest first, only those in `statuses` when given."""
+        ...
+
+
 class Storage(
-    EventStore, RunStorage, AssetStorage, PartitionStorage, ProjectionMaintenance, Protocol
+    EventStore,
+    RunStorage,
+    AssetStorage,
+    PartitionStorage,
+    BackfillStorage,
+    ProjectionMaintenance,
+    Protocol,
 ):
     """Everything a backend implements: what a composition root (`ArcoInstance`) holds.
 

@@ -16,6 +16,7 @@ from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
 
 __all__ = [
+    "BackfillRecord",
     "ACTIVE_RUN_STATUSES",
     "AssetRecord",
     "MaterializationRecord",
@@ -77,6 +78,31 @@ class RunRecord:
     """The coordinator that owns the run now (from `RunStarted`, then `RunResumed`)."""
     error: ErrorInfo | None = None
     """Why the run failed, when `RunFailed` said."""
+    tenant_id: str = DEFAULT_TENANT
+    workspace_id: str = DEFAULT_WORKSPACE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillRecord:
+    """A backfill's summary, for listing; its stream holds every chunk's detail."""
+
+    backfill_id: str
+    status: str
+    """``RUNNING``, ``PAUSED``, ``CANCELING``, ``CANCELED``, ``COMPLETED`` or ``FAILED``."""
+    job_name: str
+    created_event_id: int
+    created_time: float
+    updated_time: float
+    asset_keys: tuple[AssetKey, ...] = ()
+    request: Mapping[str, Any] = field(default_factory=dict)
+    chunk_count: int = 0
+    partition_count: int = 0
+    """Asset-partitions the backfill covers."""
+    chunks_done: int = 0
+    chunks_failed: int = 0
+    partitions_done: int = 0
+    partitions_failed: int = 0
+    tags: Mapping[str, str] = field(default_factory=dict)
     tenant_id: str = DEFAULT_TENANT
     workspace_id: str = DEFAULT_WORKSPACE
 

@@ -26,6 +26,7 @@ from arco_flow.storage.projector import (
 )
 from arco_flow.storage.records import (
     AssetRecord,
+    BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
     RunRecord,
@@ -43,6 +44,8 @@ __all__ = [
     "asset_key_from_column",
     "asset_row",
     "asset_summary_from_row",
+    "backfill_from_row",
+    "backfill_row",
     "dynamic_partition_rows",
     "failure_row",
     "event_from_row",
@@ -81,6 +84,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "asset_records": ("tenant_id", "workspace_id", "asset_key"),
     "partition_failures": ("tenant_id", "workspace_id", "asset_key", "run_id", "task_id"),
     "dynamic_partitions": ("tenant_id", "workspace_id", "partitions_def_name", "partition_key"),
+    "backfills": ("tenant_id", "workspace_id", "backfill_id"),
 }
 """The projection tables (everything but the event log) and their primary keys."""
 
@@ -421,6 +425,52 @@ def failure_row(failure: PartitionFailure) -> Row:
     }
 
 
+def backfill_row(backfill: BackfillRecord) -> Row:
+    """The backfills-table row of `backfill`."""
+    return {
+        "tenant_id": backfill.tenant_id,
+        "workspace_id": backfill.workspace_id,
+        "backfill_id": backfill.backfill_id,
+        "status": backfill.status,
+        "job_name": backfill.job_name,
+        "created_event_id": backfill.created_event_id,
+        "created_time": backfill.created_time,
+        "updated_time": backfill.updated_time,
+        "asset_keys": _json([key.to_user_string() for key in backfill.asset_keys]),
+        "request": _json(dict(backfill.request)),
+        "chunk_count": backfill.chunk_count,
+        "partition_count": backfill.partition_count,
+        "chunks_done": backfill.chunks_done,
+        "chunks_failed": backfill.chunks_failed,
+        "partitions_done": backfill.partitions_done,
+        "partitions_failed": backfill.partitions_failed,
+        "tags": _json(dict(backfill.tags)),
+    }
+
+
+def backfill_from_row(row: Mapping[Any, Any]) -> BackfillRecord:
+    """Inverse of `backfill_row`."""
+    return BackfillRecord(
+        backfill_id=row["backfill_id"],
+        status=row["status"],
+        job_name=row["job_name"],
+        created_event_id=row["created_event_id"],
+        created_time=row["created_time"],
+        updated_time=row["updated_time"],
+        asset_keys=tuple(asset_key_from_column(text) for text in loads(row["asset_keys"])),
+        request=loads(row["request"]),
+        chunk_count=row["chunk_count"],
+        partition_count=row["partition_count"],
+        chunks_done=row["chunks_done"],
+        chunks_failed=row["chunks_failed"],
+        partitions_done=row["partitions_done"],
+        partitions_failed=row["partitions_failed"],
+        tags=loads(row["tags"]),
+        tenant_id=row["tenant_id"],
+        workspace_id=row["workspace_id"],
+    )
+
+
 def dynamic_partition_rows(
     tenant_id: str,
     workspace_id: str,
@@ -467,6 +517,7 @@ def projection_rows(
         ],
         "asset_records": [asset_row(record) for record in state.assets.values()],
         "partition_failures": [failure_row(failure) for failure in state.failures.values()],
+        "backfills": [backfill_row(backfill) for backfill in state.backfills.values()],
         "dynamic_partitions": [
             row
             for (tenant, workspace, name), positions in (dynamic_partitions or {}).items()

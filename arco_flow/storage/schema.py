@@ -24,6 +24,7 @@ from sqlalchemy import (
 __all__ = [
     "SCHEMA_VERSION_TABLE",
     "asset_records",
+    "backfills",
     "dynamic_partitions",
     "events",
     "latest_materializations",
@@ -252,3 +253,26 @@ materialized_partitions_cache = Table(
 
 Brought up to date on read; a rebuild empties it and `verify` does not compare it.
 """
+
+backfills = Table(
+    "backfills",
+    metadata,
+    *_scope(),
+    Column("backfill_id", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("job_name", String, nullable=False),
+    Column("created_event_id", BigInteger, nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("updated_time", Double, nullable=False),
+    Column("asset_keys", Text, nullable=False),
+    Column("request", Text, nullable=False),
+    Column("chunk_count", Integer, nullable=False),
+    Column("partition_count", BigInteger, nullable=False),
+    Column("chunks_done", Integer, nullable=False),
+    Column("chunks_failed", Integer, nullable=False),
+    Column("partitions_done", BigInteger, nullable=False),
+    Column("partitions_failed", BigInteger, nullable=False),
+    Column("tags", Text, nullable=False),
+    Index("ix_backfills_created", "tenant_id", "workspace_id", "created_event_id"),
+)
+"""Each backfill's summary (see `backfill_projection`); its stream holds the detail."""

@@ -34,6 +34,7 @@ from arco_flow.storage import schema
 from arco_flow.storage.partition_status import MaterializedCache, ranges_to_data
 from arco_flow.storage.projector import (
     AssetRowKey,
+    BackfillKey,
     DynamicPartitionsChange,
     ProjectionChanges,
     ProjectionState,
@@ -48,6 +49,8 @@ from arco_flow.storage.rows import (
     asset_from_row,
     asset_row,
     asset_summary_from_row,
+    backfill_from_row,
+    backfill_row,
     failure_row,
     keyed_rows,
     latest_row,
@@ -122,6 +125,7 @@ class SqlProjections:
         self._upsert_latest = bulk(_upsert(insert, schema.latest_materializations))
         self._upsert_assets = bulk(_upsert(insert, schema.asset_records))
         self._upsert_failures = bulk(_upsert(insert, schema.partition_failures))
+        self._upsert_backfills = bulk(_upsert(insert, schema.backfills))
         cache = schema.materialized_partitions_cache
         keep_newer = insert(cache)
         self._upsert_cache = bulk(
@@ -167,6 +171,7 @@ class SqlProjections:
         _load_runs(connection, state, required.runs)
         _load_tasks(connection, state, required.task_runs, required.tasks)
         _load_assets(connection, state, required.assets)
+        _load_backfills(connection, state, required.backfills)
         return state
 
     def persist(
@@ -202,6 +207,9 @@ class SqlProjections:
         if changes.failures:
             rows = [failure_row(state.failures[key]) for key in changes.failures]
             self._upsert_failures.execute(connection, rows)
+        if changes.backfills:
+            rows = [backfill_row(state.backfills[key]) for key in changes.backfills]
+            self._upsert_backfills.execute(connection, rows)
         for change in changes.dynamic_partitions:
             self._persist_dynamic_partitions(connection, change)
 
@@ -319,6 +327,11 @@ _LOAD_ASSETS = select(schema.asset_records).where(
     schema.asset_records.c.asset_key.in_(bindparam("values", expanding=True)),
 )
 
+_LOAD_BACKFILLS = select(schema.backfills).where(
+    _scoped(schema.backfills),
+    schema.backfills.c.backfill_id.in_(bindparam("values", expanding=True)),
+)
+
 
 def _load(
     connection: Connection, query: Select[Any], keys: Iterable[tuple[Any, ...]]
@@ -359,6 +372,16 @@ def _load_assets(
     for row in _load(connection, _LOAD_ASSETS, texts):
         summary = asset_summary_from_row(row)
         state.assets[(summary.tenant_id, summary.workspace_id, summary.asset_key)] = summary
+
+
+def _load_backfills(
+    connection: Connection, state: ProjectionState, keys: Collection[BackfillKey]
+) -> None:
+    for row in _load(connection, _LOAD_BACKFILLS, keys):
+        backfill = backfill_from_row(row)
+        state.backfills[(backfill.tenant_id, backfill.workspace_id, backfill.backfill_id)] = (
+            backfill
+        )
 
 
 def assets_from_rows(connection: Connection, rows: Sequence[Any]) -> list[AssetRecord]:

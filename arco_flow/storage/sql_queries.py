@@ -31,6 +31,7 @@ from arco_flow.storage.query_rules import (
 from arco_flow.storage.records import (
     ACTIVE_RUN_STATUSES,
     AssetRecord,
+    BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
     RunRecord,
@@ -38,6 +39,7 @@ from arco_flow.storage.records import (
     TaskRecord,
 )
 from arco_flow.storage.rows import (
+    backfill_from_row,
     event_from_row,
     materialization_from_row,
     observation_from_row,
@@ -50,6 +52,7 @@ from arco_flow.storage.sql_projection import assets_from_rows, chunks
 __all__ = [
     "active_runs",
     "asset_records",
+    "list_backfills",
     "dynamic_partitions",
     "has_dynamic_partition",
     "last_partitions_change",
@@ -515,3 +518,23 @@ def active_runs(
                 )
             )
     return found
+
+
+def list_backfills(
+    connection: Connection,
+    tenant_id: str,
+    workspace_id: str,
+    statuses: Collection[str],
+    limit: int | None,
+) -> list[BackfillRecord]:
+    """Backfills newest first, only those in `statuses` when given."""
+    table = schema.backfills
+    query = select(table).where(
+        table.c.tenant_id == tenant_id, table.c.workspace_id == workspace_id
+    )
+    if statuses:
+        query = query.where(table.c.status.in_(sorted(statuses)))
+    query = query.order_by(table.c.created_event_id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [backfill_from_row(row._mapping) for row in connection.execute(query)]

@@ -39,6 +39,7 @@ from arco_flow.storage.protocols import Clock
 from arco_flow.storage.query_rules import cursor_not_found, run_not_found, run_stream
 from arco_flow.storage.records import (
     AssetRecord,
+    BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
     RunRecord,
@@ -369,6 +370,20 @@ class SqlEventStore:
         """See `AssetStorage.asset_records`."""
         with transaction(self._engine, write=False) as connection:
             return queries.asset_records(connection, tenant_id, workspace_id, asset_keys)
+
+    # BackfillStorage
+
+    def list_backfills(
+        self,
+        *,
+        statuses: Collection[str] = (),
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[BackfillRecord]:
+        """See `BackfillStorage.list_backfills`."""
+        with transaction(self._engine, write=False) as connection:
+            return queries.list_backfills(connection, tenant_id, workspace_id, statuses, limit)
 
     # PartitionStorage
 

@@ -31,6 +31,7 @@ from arco_flow.sdk.assets import AssetsDefinition, InputBinding, OutputBinding
 from arco_flow.sdk.config import resolve_op_config
 from arco_flow.sdk.context import AssetExecutionContext
 from arco_flow.sdk.definitions import Definitions
+from arco_flow.sdk.dynamic_partitions import DynamicPartitionsSnapshot
 from arco_flow.sdk.io_managers import InputContext, IOManager, OutputContext
 from arco_flow.sdk.metadata import metadata_to_data, normalize_metadata
 from arco_flow.sdk.partition_scope import PartitionScope
@@ -56,7 +57,17 @@ class _Produced:
 
 
 class WorkerSession:
-    """A loaded code location and the run's resources, shared by the tasks of a run."""
+    """A loaded code location and the run's resources, shared by the tasks of a run.
+
+    Args:
+        definitions: The loaded code location.
+        resources: The run's resources, by key.
+        output_capture: Keeps returned values, for in-process results.
+        instance: What ``context.instance`` gives user code.
+        dynamic_partitions: The run's snapshot of its dynamic partition keys, when the
+            control plane hands it over whole (in process); a pool worker learns it from
+            its task requests instead.
+    """
 
     def __init__(
         self,
@@ -65,11 +76,13 @@ class WorkerSession:
         *,
         output_capture: OutputCapture | None = None,
         instance: Any = None,
+        dynamic_partitions: DynamicPartitionsSnapshot | None = None,
     ) -> None:
         self.definitions = definitions
         self.resources = dict(resources)
         self.output_capture = output_capture
         self.instance = instance
+        self._dynamic = dynamic_partitions or DynamicPartitionsSnapshot()
         self._by_node = definitions.assets_defs_by_node
         self._output_by_key = {
             output.key: (definition, output)
@@ -97,17 +110,29 @@ class WorkerSession:
             )
         return manager
 
+    def dynamic_partitions(self, request: TaskRequest) -> DynamicPartitionsSnapshot:
+        """The run's dynamic partition keys, with those `request` carries.
+
+        A run's requests all carry the same snapshot, so the first copy of a definition's
+        keys is kept: later tasks reuse its key index instead of building it again.
+        """
+        if request.dynamic_partitions:
+            self._dynamic = self._dynamic.merged(request.dynamic_partitions)
+        return self._dynamic
+
     def upstream_partitions(
         self,
         definition: AssetsDefinition,
         binding: InputBinding,
         scope: PartitionScope | None,
+        dynamic_partitions: DynamicPartitionsSnapshot | None = None,
     ) -> PartitionsSubset | None:
         """The partitions of the upstream asset an input loads, for a run of `scope`.
 
         None when the upstream is unpartitioned (loaded whole); otherwise the subset the
         input's partition mapping (or Dagster's default between the two definitions) maps
-        the run's partitions (one key, or a whole range at once) to.
+        the run's partitions (one key, or a whole range at once) to. Dynamic partitions
+        are read from `dynamic_partitions` (the run's snapshot).
 
         Raises:
             ExecutionError: the mapping needs upstream partitions that do not exist, or the
@@ -135,10 +160,11 @@ class WorkerSession:
         now = datetime.datetime.now(datetime.UTC)
         mapping = infer_partition_mapping(binding.partition_mapping, own_def, upstream_def)
         own = scope.subset
+        store = dynamic_partitions if dynamic_partitions is not None else self._dynamic
         if own is None:
-            own = own_def.subset_with_partition_keys([scope.key], current_time=now)
+            own = own_def.subset_with_partition_keys([scope.key], now, store)
         result = mapping.get_upstream_mapped_partitions_result_for_partitions(
-            own, own_def, upstream_def, current_time=now
+            own, own_def, upstream_def, now, store
         )
         missing = result.required_but_nonexistent_partition_keys
         if missing:
@@ -238,9 +264,10 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
     resources = session.resources
     needed = {key: resources[key] for key in definition.required_resource_keys if key in resources}
     own_def = next((s.partitions_def for s in definition.specs if s.partitions_def), None)
-    scope = _partition_scope(request.partition, own_def)
+    dynamic = session.dynamic_partitions(request)
+    scope = _partition_scope(request.partition, own_def, dynamic)
     input_subsets = {
-        binding.name: session.upstream_partitions(definition, binding, scope)
+        binding.name: session.upstream_partitions(definition, binding, scope, dynamic)
         for binding in definition.inputs
     }
     context = AssetExecutionContext(
@@ -297,7 +324,9 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
         _store_output(*store, produced, needed, emit)
 
 
-def _partition_scope(partition: PlanPartition | None, own_def: Any) -> PartitionScope | None:
+def _partition_scope(
+    partition: PlanPartition | None, own_def: Any, dynamic: DynamicPartitionsSnapshot
+) -> PartitionScope | None:
     if partition is None:
         return None
     if partition.key is not None:
@@ -313,7 +342,10 @@ def _partition_scope(partition: PlanPartition | None, own_def: Any) -> Partition
     assert partition.range_end is not None
     key_range = PartitionKeyRange(partition.range_start, partition.range_end)
     return PartitionScope.for_range(
-        own_def, key_range, current_time=datetime.datetime.now(datetime.UTC)
+        own_def,
+        key_range,
+        current_time=datetime.datetime.now(datetime.UTC),
+        dynamic_partitions_store=dynamic,
     )
 
 

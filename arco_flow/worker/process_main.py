@@ -60,6 +60,7 @@ from arco_flow.core.events import (
 )
 from arco_flow.core.messages import TaskOutcome, TaskRequest, request_from_data
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
+from arco_flow.sdk.context import InstanceUnavailable
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.fs_io_manager import FilesystemIOManager
 from arco_flow.sdk.io_managers import InMemoryIOManager
@@ -77,6 +78,14 @@ __all__ = [
     "outcome_to_data",
     "serve",
 ]
+
+NO_INSTANCE = InstanceUnavailable(
+    "context.instance is not available in a process-pool worker: workers hold no store "
+    "credentials, so user code there cannot reach the instance. Add dynamic partitions from "
+    "the control plane (instance.add_dynamic_partitions, or `arco-flow partitions add`), or "
+    "run with the in_process executor"
+)
+"""What ``context.instance`` is in a pool worker: each use raises, saying why."""
 
 CANCEL_SIGNAL = signal.SIGUSR1
 """Sent by a worker's reader thread to its own main thread to interrupt a canceled task."""
@@ -412,7 +421,7 @@ class _Worker:
             self._resources, config, list(self._required), required_by=self._required
         )
         scope.__enter__()
-        session = WorkerSession(self._definitions, scope.as_dict())
+        session = WorkerSession(self._definitions, scope.as_dict(), instance=NO_INSTANCE)
         self._sessions[request.run_id] = _RunSession(scope=scope, session=session)
         return session
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.records import RunStatus
+from tests.e2e.cli_process import start_arco, wait_for
 
 CODE = """
 import os, time
@@ -51,25 +51,7 @@ def unrelated():
 
 
 def arco(home: Path, signals: Path, *args: str, **kwargs: object) -> subprocess.Popen[str]:
-    env = {**os.environ, "ARCO_HOME": str(home), "CRASH_TEST_DIR": str(signals)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "arco_flow.cli.main", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if process.poll() is not None:
-            raise AssertionError(f"the run ended early: {process.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path.name} never appeared")
-        time.sleep(0.02)
+    return start_arco(home, *args, env={"CRASH_TEST_DIR": str(signals)}, **kwargs)
 
 
 def wait_for_started(home: Path, task_id: str, process: subprocess.Popen[str]) -> None:

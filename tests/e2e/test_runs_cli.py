@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.cli_process import run_arco
 
 MODULE = """
 import arco_flow as af
@@ -25,16 +25,7 @@ def bad(good):
 
 
 def arco(home: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ARCO_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "arco_flow.cli.main", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    return run_arco(home, *args, cwd=cwd, timeout=60)
 
 
 @pytest.fixture(scope="module")

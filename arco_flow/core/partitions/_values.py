@@ -5,7 +5,7 @@ Pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -38,6 +38,10 @@ class PartitionKeyRange:
                 f"and {self.end!r}"
             )
 
+    def __iter__(self) -> Iterator[str]:
+        """``start, end = key_range``, as Dagster's named tuple allows."""
+        return iter((self.start, self.end))
+
 
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
@@ -45,6 +49,10 @@ class TimeWindow:
 
     start: datetime
     end: datetime
+
+    def __iter__(self) -> Iterator[datetime]:
+        """``start, end = window``, as Dagster's named tuple allows."""
+        return iter((self.start, self.end))
 
 
 @runtime_checkable

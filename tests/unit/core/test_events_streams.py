@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from arco_flow.core.events import (
     EVENT_TYPES,
+    BackfillChunkLaunched,
+    BackfillPaused,
     DynamicPartitionsAdded,
     DynamicPartitionsDeleted,
     EventRecord,
@@ -26,7 +28,7 @@ ADDED = DynamicPartitionsAdded(partitions_def_name="customers", partition_keys=(
 def test_every_event_class_names_its_stream_prefix_and_field():
     for cls in EVENT_TYPES.values():
         assert cls.STREAM_FIELD in cls.__dataclass_fields__
-        assert cls.STREAM_PREFIX in {"run", "partitions"}
+        assert cls.STREAM_PREFIX in {"run", "partitions", "backfill"}
 
 
 def test_run_events_stream_by_run_and_partition_events_by_definition():
@@ -71,3 +73,15 @@ def test_partition_events_round_trip_through_their_data_form(keys):
 def test_short_key_tuples_encode_as_lists(keys):
     data = event_to_data(DynamicPartitionsAdded(partitions_def_name="n", partition_keys=keys))
     assert data["data"]["partition_keys"] == list(keys)
+
+
+def test_backfill_events_stream_by_backfill_and_repeat_by_attempt_or_ordinal():
+    launched = BackfillChunkLaunched(backfill_id="b1", chunk_id=3, run_id="r", attempt=2)
+    paused = BackfillPaused(backfill_id="b1")
+    assert stream_of(launched) == stream_of(paused) == "backfill:b1"
+    assert run_id_of(launched) is None
+    assert idempotency_key(launched) == idempotency_key(launched, 7)  # one per attempt
+    again = BackfillChunkLaunched(backfill_id="b1", chunk_id=3, run_id="r2", attempt=3)
+    assert idempotency_key(again) != idempotency_key(launched)
+    assert idempotency_key(paused, 4) != idempotency_key(paused, 9)
+    assert event_from_data(event_to_data(launched)) == launched

@@ -227,3 +227,27 @@ def test_duplicate_appends_are_deduplicated_by_idempotency_key():
     )
     assert len(sink.read_all()) == count
     assert [r.event_id for r in again] == [r.event_id for r in sink.read_all()]
+
+
+def test_the_dynamic_keys_are_recorded_with_the_start_and_sent_to_the_tasks_that_use_them():
+    sink = MemoryEventStore()
+    recorder = RunRecorder(sink)
+    dispatcher = ScriptedDispatcher(recorder.record, lambda request: True)
+    snapshot = {"customers": ("acme", "globex"), "shops": ("s1",)}
+    RunCoordinator(
+        run_id="r1",
+        plan=PLAN,
+        dispatcher=dispatcher,
+        recorder=recorder,
+        dynamic_partitions=snapshot,
+        dynamic_names_by_node={"a": ("customers",), "b": ("customers", "shops")},
+    ).run()
+    sent = {request.node: dict(request.dynamic_partitions) for request in dispatcher.submitted}
+    assert sent == {
+        "a": {"customers": ("acme", "globex")},
+        "b": snapshot,
+        "c": {},
+        "x": {},
+    }
+    (started,) = [r.event for r in sink.read_all() if isinstance(r.event, RunStarted)]
+    assert started.dynamic_partitions == {"customers": ["acme", "globex"], "shops": ["s1"]}

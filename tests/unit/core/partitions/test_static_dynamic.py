@@ -120,3 +120,14 @@ def test_subsets_read_from_equal_key_lists_line_up():
     c = customers.subset_with_partition_keys(["initech"], dynamic_partitions_store=tuples)
     assert a.space is not b.space
     assert (a | b | c).ranges == ((0, 3),)
+
+
+def test_key_ranges_and_time_windows_unpack_like_dagsters_named_tuples():
+    from datetime import datetime
+
+    from arco_flow.core.partitions import PartitionKeyRange, TimeWindow
+
+    start, end = PartitionKeyRange("a", "c")
+    assert (start, end) == ("a", "c")
+    window_start, window_end = TimeWindow(datetime(2024, 1, 1), datetime(2024, 1, 2))
+    assert window_end - window_start == datetime(2024, 1, 2) - datetime(2024, 1, 1)

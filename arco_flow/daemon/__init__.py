@@ -1,0 +1,1 @@
+"""The daemon layer: backfills now; schedules, sensors and automation join it (DESIGN.md §1)."""
