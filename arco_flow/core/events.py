@@ -23,6 +23,7 @@ from arco_flow.core.errors import ArcoError
 from arco_flow.core.keys import AssetKey
 
 __all__ = [
+    "AssetCheckEvaluated",
     "BackfillRetried",
     "BackfillResumed",
     "BackfillPaused",
@@ -304,6 +305,34 @@ class TaskSkipped:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssetCheckEvaluated:
+    """An asset check ran: whether it passed, how severe a failure is, what it saw.
+
+    A failed check whose `severity` is ``ERROR`` and that is `blocking` stops the checked
+    asset's downstream in the run. `target_run_id` and `target_event_id` name the
+    materialization the check looked at (None when it had none to look at).
+    """
+
+    EVENT_TYPE: ClassVar[str] = "asset_check.evaluated/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
+    run_id: str
+    task_id: str
+    asset_key: AssetKey
+    check_name: str
+    passed: bool
+    severity: str = "ERROR"
+    """``ERROR`` or ``WARN`` (`AssetCheckSeverity`)."""
+    blocking: bool = False
+    partition_key: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Metadata values in their data form (see `arco_flow.sdk.metadata`)."""
+    description: str | None = None
+    target_run_id: str | None = None
+    target_event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DynamicPartitionsAdded:
     """Keys were added to a dynamic partitions definition; keys it had already stay put."""
 
@@ -462,6 +491,7 @@ RunEvent: TypeAlias = (
     | TaskSucceeded
     | TaskFailed
     | TaskSkipped
+    | AssetCheckEvaluated
 )
 """The events of the ``run:<run_id>`` streams."""
 
@@ -508,6 +538,7 @@ RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
     TaskSucceeded,
     TaskFailed,
     TaskSkipped,
+    AssetCheckEvaluated,
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -605,6 +636,10 @@ def _run_idempotency_key(event: RunEvent, ordinal: int | str) -> str:
     if isinstance(event, AssetMaterialized | AssetObserved):
         asset = "/".join(event.asset_key.path)
         return f"{run}/{event.task_id}/{kind}/{asset}/{event.partition_key or ''}/{ordinal}"
+    if isinstance(event, AssetCheckEvaluated):
+        asset = "/".join(event.asset_key.path)
+        where = f"{asset}/{event.check_name}/{event.partition_key or ''}"
+        return f"{run}/{event.task_id}/{kind}/{where}/{ordinal}"
     if isinstance(event, TaskSkipped):
         return f"{run}/{event.task_id}/{kind}"
     if isinstance(event, LogRecorded):
