@@ -40,7 +40,7 @@ from arco_flow.core.partitions._static import (
 from arco_flow.core.partitions._static_mapping import StaticPartitionMapping
 from arco_flow.core.partitions._subset import PartitionsSubset
 from arco_flow.core.partitions._time_space import TimeKeySpace
-from arco_flow.core.partitions._time_window import TimeWindowPartitionsDefinition
+from arco_flow.core.partitions._time_window import ScheduleType, TimeWindowPartitionsDefinition
 from arco_flow.core.partitions._time_window_mapping import TimeWindowPartitionMapping
 from arco_flow.core.partitions._time_window_subclasses import (
     DailyPartitionsDefinition,
@@ -79,6 +79,7 @@ __all__ = [
     "PartitionMapping",
     "PartitionsDefinition",
     "PartitionsSubset",
+    "ScheduleType",
     "StaticPartitionMapping",
     "StaticPartitionsDefinition",
     "TimeKeySpace",

@@ -9,6 +9,7 @@ Dagster, the last, still-open window is excluded unless `end_offset` says otherw
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Hashable, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ from arco_flow.core.partitions._values import DynamicPartitionsStore, PartitionK
 if TYPE_CHECKING:
     from arco_flow.core.partitions._time_space import TimeKeySpace
 
-__all__ = ["TimeWindowPartitionsDefinition", "to_timestamp"]
+__all__ = ["ScheduleType", "schedule_cron", "TimeWindowPartitionsDefinition", "to_timestamp"]
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -69,6 +70,49 @@ def parse_key_time(key: str, fmt: str, zone: tzinfo) -> float | None:
     return to_timestamp(parsed, zone)
 
 
+class ScheduleType(enum.Enum):
+    """The cadences `TimeWindowPartitionsDefinition(schedule_type=...)` knows (Dagster's)."""
+
+    HOURLY = "HOURLY"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    MONTHLY = "MONTHLY"
+
+
+def _offset(kind: str, name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DefinitionError(
+            f"{kind}: {name} must be an integer from {low} to {high}, got {value!r}"
+        )
+    return value
+
+
+def schedule_cron(
+    kind: str,
+    schedule_type: ScheduleType,
+    minute_offset: int | None = None,
+    hour_offset: int | None = None,
+    day_offset: int | None = None,
+) -> str:
+    """The cron schedule of a cadence and its offsets (unset offsets: 0; monthly day: 1).
+
+    Raises:
+        DefinitionError: An offset is out of range for the cadence.
+    """
+    minute = _offset(kind, "minute_offset", minute_offset or 0, 0, 59)
+    if schedule_type is ScheduleType.HOURLY:
+        return f"{minute} * * * *"
+    hour = _offset(kind, "hour_offset", hour_offset or 0, 0, 23)
+    if schedule_type is ScheduleType.DAILY:
+        return f"{minute} {hour} * * *"
+    if schedule_type is ScheduleType.WEEKLY:
+        day = _offset(kind, "day_offset", day_offset or 0, 0, 7)
+        return f"{minute} {hour} * * {day}"
+    # Monthly: day 0 means the first, as in Dagster.
+    day = _offset(kind, "day_offset", 1 if day_offset is None else day_offset, 0, 31) or 1
+    return f"{minute} {hour} {day} * *"
+
+
 class TimeWindowPartitionsDefinition(PartitionsDefinition):
     """Partitions that are the windows between the ticks of a cron schedule (Dagster's).
 
@@ -77,6 +121,8 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             read with `fmt`, a naive datetime as wall time in `timezone`.
         fmt: The `strftime` format of partition keys, e.g. ``"%Y-%m-%d"``.
         end: If set, the partitions end at the last tick at or before this (exclusive).
+        schedule_type: A cadence (`ScheduleType`) instead of `cron_schedule`, with
+            `minute_offset`, `hour_offset` and `day_offset` (as Dagster's).
         cron_schedule: When windows start, e.g. ``"0 0 * * *"`` for daily.
         timezone: The IANA zone the schedule and the keys are in; ``"UTC"`` by default.
         end_offset: Partitions past (positive) or before (negative) the last complete
@@ -131,12 +177,34 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         start: datetime | date | str,
         fmt: str,
         end: datetime | date | str | None = None,
-        *,
-        cron_schedule: str,
+        schedule_type: ScheduleType | None = None,
         timezone: str | None = None,
         end_offset: int = 0,
+        minute_offset: int | None = None,
+        hour_offset: int | None = None,
+        day_offset: int | None = None,
+        cron_schedule: str | None = None,
         exclusions: Sequence[str | datetime] | None = None,
     ) -> None:
+        kind = type(self).__name__
+        offsets = (minute_offset, hour_offset, day_offset)
+        if cron_schedule is not None:
+            if schedule_type is not None or any(o is not None for o in offsets):
+                raise DefinitionError(
+                    f"{kind}: give cron_schedule, or schedule_type with its offsets, not both"
+                )
+        elif schedule_type is None:
+            raise DefinitionError(
+                f"{kind}: say when windows start: cron_schedule='0 0 * * *', or "
+                "schedule_type=ScheduleType.DAILY (with minute_offset/hour_offset/day_offset)"
+            )
+        elif not isinstance(schedule_type, ScheduleType):
+            raise DefinitionError(
+                f"{kind}: schedule_type must be a ScheduleType "
+                f"({', '.join(t.name for t in ScheduleType)}), got {schedule_type!r}"
+            )
+        else:
+            cron_schedule = schedule_cron(kind, schedule_type, *offsets)
         self._build(start, fmt, end, cron_schedule, timezone, end_offset, exclusions)
 
     def _build(

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from arco_flow.core.errors import DefinitionError
 from arco_flow.core.partitions._ticks import DATE_FORMAT, HOURLY_FORMAT
-from arco_flow.core.partitions._time_window import TimeWindowPartitionsDefinition
+from arco_flow.core.partitions._time_window import (
+    ScheduleType,
+    TimeWindowPartitionsDefinition,
+    schedule_cron,
+)
 
 __all__ = [
     "DailyPartitionsDefinition",
@@ -22,14 +25,6 @@ __all__ = [
 ]
 
 Boundary = datetime | date | str
-
-
-def _offset(kind: str, name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise DefinitionError(
-            f"{kind}: {name} must be an integer from {low} to {high}, got {value!r}"
-        )
-    return value
 
 
 class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
@@ -52,8 +47,7 @@ class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
         end_offset: int = 0,
         exclusions: Sequence[str | datetime] | None = None,
     ) -> None:
-        minute = _offset(type(self).__name__, "minute_offset", minute_offset, 0, 59)
-        cron = f"{minute} * * * *"
+        cron = schedule_cron(type(self).__name__, ScheduleType.HOURLY, minute_offset)
         self._build(
             start_date, fmt or HOURLY_FORMAT, end_date, cron, timezone, end_offset, exclusions
         )
@@ -75,10 +69,7 @@ class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
         end_offset: int = 0,
         exclusions: Sequence[str | datetime] | None = None,
     ) -> None:
-        kind = type(self).__name__
-        minute = _offset(kind, "minute_offset", minute_offset, 0, 59)
-        hour = _offset(kind, "hour_offset", hour_offset, 0, 23)
-        cron = f"{minute} {hour} * * *"
+        cron = schedule_cron(type(self).__name__, ScheduleType.DAILY, minute_offset, hour_offset)
         self._build(
             start_date, fmt or DATE_FORMAT, end_date, cron, timezone, end_offset, exclusions
         )
@@ -101,11 +92,9 @@ class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
         end_offset: int = 0,
         exclusions: Sequence[str | datetime] | None = None,
     ) -> None:
-        kind = type(self).__name__
-        minute = _offset(kind, "minute_offset", minute_offset, 0, 59)
-        hour = _offset(kind, "hour_offset", hour_offset, 0, 23)
-        day = _offset(kind, "day_offset", day_offset, 0, 7)
-        cron = f"{minute} {hour} * * {day}"
+        cron = schedule_cron(
+            type(self).__name__, ScheduleType.WEEKLY, minute_offset, hour_offset, day_offset
+        )
         self._build(
             start_date, fmt or DATE_FORMAT, end_date, cron, timezone, end_offset, exclusions
         )
@@ -132,11 +121,9 @@ class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
         end_offset: int = 0,
         exclusions: Sequence[str | datetime] | None = None,
     ) -> None:
-        kind = type(self).__name__
-        minute = _offset(kind, "minute_offset", minute_offset, 0, 59)
-        hour = _offset(kind, "hour_offset", hour_offset, 0, 23)
-        day = _offset(kind, "day_offset", day_offset, 0, 31) or 1
-        cron = f"{minute} {hour} {day} * *"
+        cron = schedule_cron(
+            type(self).__name__, ScheduleType.MONTHLY, minute_offset, hour_offset, day_offset
+        )
         self._build(
             start_date, fmt or DATE_FORMAT, end_date, cron, timezone, end_offset, exclusions
         )

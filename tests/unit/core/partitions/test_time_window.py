@@ -533,3 +533,43 @@ def test_date_keys_that_name_no_weekly_window(key, message):
     with pytest.raises(PartitionError, match=message):
         weekly.validate_partition_key(key, current_time=at(2024, 3, 1))
     assert weekly.has_partition_key("2024-01-14", current_time=at(2024, 3, 1))
+
+
+@pytest.mark.parametrize(
+    ("schedule_type", "offsets", "cron"),
+    [
+        ("DAILY", {"hour_offset": 3}, "0 3 * * *"),
+        ("WEEKLY", {"day_offset": 2, "minute_offset": 5}, "5 0 * * 2"),
+        ("MONTHLY", {"day_offset": 3}, "0 0 3 * *"),
+        ("MONTHLY", {}, "0 0 1 * *"),
+        ("HOURLY", {"minute_offset": 15}, "15 * * * *"),
+    ],
+)
+def test_a_schedule_type_with_offsets_builds_dagsters_cron(schedule_type, offsets, cron):
+    from arco_flow.core.partitions import ScheduleType
+
+    hourly = schedule_type == "HOURLY"
+    fmt, start = ("%Y-%m-%d-%H:%M", "2024-01-01-00:00") if hourly else ("%Y-%m-%d", "2024-01-01")
+    built = TimeWindowPartitionsDefinition(
+        start=start, fmt=fmt, schedule_type=ScheduleType[schedule_type], **offsets
+    )
+    assert built.cron_schedule == cron
+    assert built == TimeWindowPartitionsDefinition(start=start, fmt=fmt, cron_schedule=cron)
+
+
+def test_cron_and_schedule_type_are_one_or_the_other():
+    from arco_flow.core.partitions import ScheduleType
+
+    with pytest.raises(DefinitionError, match="not both"):
+        TimeWindowPartitionsDefinition(
+            start="2024-01-01",
+            fmt="%Y-%m-%d",
+            schedule_type=ScheduleType.DAILY,
+            cron_schedule="0 0 * * *",
+        )
+    with pytest.raises(DefinitionError, match="say when windows start"):
+        TimeWindowPartitionsDefinition(start="2024-01-01", fmt="%Y-%m-%d")
+    with pytest.raises(DefinitionError, match="hour_offset must be an integer from 0 to 23"):
+        TimeWindowPartitionsDefinition(
+            start="2024-01-01", fmt="%Y-%m-%d", schedule_type=ScheduleType.DAILY, hour_offset=24
+        )
