@@ -30,6 +30,16 @@ from arco_flow.core.retry import Backoff, Jitter, RetryPolicy
 from arco_flow.core.selection import AssetSelection
 from arco_flow.sdk.asset_spec import AssetDep, AssetIn, AssetOut, AssetSpec
 from arco_flow.sdk.assets import AssetsDefinition
+from arco_flow.sdk.checks import (
+    AssetCheckExecutionContext,
+    AssetCheckFailedError,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    asset_check,
+    multi_asset_check,
+)
 from arco_flow.sdk.context import AssetExecutionContext, OpExecutionContext, build_asset_context
 from arco_flow.sdk.decorators import asset, multi_asset
 from arco_flow.sdk.definitions import Definitions
@@ -38,6 +48,10 @@ from arco_flow.sdk.jobs import JobDefinition, define_asset_job
 from arco_flow.sdk.results import DataVersion, Failure, MaterializeResult, Output, RetryRequested
 
 if TYPE_CHECKING:
+    from arco_flow.checks import (
+        build_last_update_freshness_checks,
+        build_time_partition_freshness_checks,
+    )
     from arco_flow.core.partitions import (
         AllPartitionMapping,
         DailyPartitionsDefinition,
@@ -105,7 +119,13 @@ __all__ = [
     "ArcoError",
     "ArcoInstance",
     "Array",
+    "AssetCheckExecutionContext",
+    "AssetCheckFailedError",
     "AssetCheckKey",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetCheckSpec",
+    "AssetChecksDefinition",
     "AssetDep",
     "AssetExecutionContext",
     "AssetGraph",
@@ -188,12 +208,16 @@ __all__ = [
     "TimeWindowPartitionsDefinition",
     "WeeklyPartitionsDefinition",
     "asset",
+    "asset_check",
     "build_asset_context",
+    "build_last_update_freshness_checks",
     "build_plan",
+    "build_time_partition_freshness_checks",
     "define_asset_job",
     "materialize",
     "materialize_to_memory",
     "multi_asset",
+    "multi_asset_check",
     "resource",
 ]
 
@@ -267,6 +291,10 @@ _LAZY_NAMES: dict[str, str] = {
             "TableSchema",
         ),
         "arco_flow.sdk.metadata",
+    ),
+    **dict.fromkeys(
+        ("build_last_update_freshness_checks", "build_time_partition_freshness_checks"),
+        "arco_flow.checks",
     ),
 }
 

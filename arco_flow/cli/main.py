@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from arco_flow.cli.backfill import backfill
+from arco_flow.cli.checks import checks
 from arco_flow.cli.partitions import partitions
 from arco_flow.cli.runs import runs, store
 from arco_flow.core.errors import (
@@ -288,6 +289,7 @@ cli.add_command(backfill)
 cli.add_command(runs)
 cli.add_command(store)
 cli.add_command(partitions)
+cli.add_command(checks)
 
 
 def main() -> None:

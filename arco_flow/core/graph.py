@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
+from typing import Any
 
 from arco_flow.core.errors import DefinitionError, did_you_mean
 from arco_flow.core.gc_pause import gc_paused
-from arco_flow.core.keys import AssetKey
-from arco_flow.core.manifest import ManifestAsset
+from arco_flow.core.keys import AssetCheckKey, AssetKey
+from arco_flow.core.manifest import ManifestAsset, ManifestCheck
 
 __all__ = ["AssetGraph", "find_cycle"]
 
@@ -26,7 +27,7 @@ class AssetGraph:
     dependency or a cycle.
     """
 
-    __slots__ = ("__dict__", "_assets", "_children", "_index", "_keys", "_parents")
+    __slots__ = ("__dict__", "_assets", "_checks", "_children", "_index", "_keys", "_parents")
 
     def __init__(
         self,
@@ -34,20 +35,28 @@ class AssetGraph:
         index: Mapping[AssetKey, int],
         parents: Sequence[frozenset[int]],
         children: Sequence[frozenset[int]],
+        checks: Sequence[ManifestCheck] = (),
     ) -> None:
         self._assets = tuple(assets)
         self._keys = tuple(asset.key for asset in assets)
         self._index = dict(index)
         self._parents = tuple(parents)
         self._children = tuple(children)
+        self._checks = tuple(sorted(checks, key=_check_order))
 
     @staticmethod
     @gc_paused
-    def from_assets(assets: Iterable[ManifestAsset]) -> AssetGraph:
+    def from_assets(
+        assets: Iterable[ManifestAsset], checks: Iterable[ManifestCheck] = ()
+    ) -> AssetGraph:
         """Indexes `assets` (sorted by key) and checks every dependency resolves.
 
+        `checks` are the asset checks over these assets; a check on an asset the graph
+        does not hold is a `DefinitionError` too.
+
         Raises:
-            DefinitionError: a dependency names no asset, or the graph has a cycle.
+            DefinitionError: a dependency names no asset, a check targets no asset, or
+                the graph has a cycle.
         """
         ordered = sorted(assets, key=_path_of)
         index = {asset.key: position for position, asset in enumerate(ordered)}
@@ -77,7 +86,20 @@ class AssetGraph:
             parents.append(deduped)
             for dep_index in deduped:
                 children[dep_index].append(position)
-        graph = AssetGraph(ordered, index, parents, [frozenset(c) for c in children])
+        check_list = list(checks)
+        for check in check_list:
+            if check.asset_key not in index:
+                guess = did_you_mean(
+                    check.asset_key.to_user_string(), (k.to_user_string() for k in index)
+                )
+                problems.append(
+                    f"asset check {check.name!r} targets asset "
+                    f"{check.asset_key.to_user_string()!r}, which is not defined.{guess} Fix "
+                    "asset=, or add the asset to Definitions(assets=[...])"
+                )
+        graph = AssetGraph(
+            ordered, index, parents, [frozenset(c) for c in children], checks=check_list
+        )
         try:
             graph.stages  # noqa: B018  # computed now so that a cycle is reported at build time
         except DefinitionError as cycle:
@@ -115,6 +137,31 @@ class AssetGraph:
     def all_asset_keys(self) -> set[AssetKey]:
         """Every asset key (Dagster's name)."""
         return set(self._keys)
+
+    @property
+    def checks(self) -> tuple[ManifestCheck, ...]:
+        """Every asset check, sorted by (asset key, name)."""
+        return self._checks
+
+    @cached_property
+    def asset_check_keys(self) -> frozenset[AssetCheckKey]:
+        """The key of every asset check (Dagster's name)."""
+        return frozenset(AssetCheckKey(check.asset_key, check.name) for check in self._checks)
+
+    @cached_property
+    def check_by_key(self) -> dict[AssetCheckKey, ManifestCheck]:
+        """Check key -> the check."""
+        return {AssetCheckKey(check.asset_key, check.name): check for check in self._checks}
+
+    @cached_property
+    def check_keys_by_asset(self) -> dict[AssetKey, tuple[AssetCheckKey, ...]]:
+        """Asset key -> the keys of its checks, sorted (assets without checks left out)."""
+        by_asset: dict[AssetKey, list[AssetCheckKey]] = {}
+        for check in self._checks:
+            by_asset.setdefault(check.asset_key, []).append(
+                AssetCheckKey(check.asset_key, check.name)
+            )
+        return {key: tuple(keys) for key, keys in by_asset.items()}
 
     def has(self, key: AssetKey) -> bool:
         """Whether `key` is an asset of this graph."""
@@ -211,7 +258,7 @@ class AssetGraph:
         return self._parents[position]
 
     @cached_property
-    def selection_cache(self) -> dict[object, frozenset[AssetKey]]:
+    def selection_cache(self) -> dict[object, frozenset[Any]]:
         """Resolved selections of this (immutable) graph, kept by the selection module."""
         return {}
 
@@ -310,6 +357,10 @@ def find_cycle(candidates: Sequence[int], parents: Sequence[Collection[int]]) ->
 
 def _path_of(asset: ManifestAsset) -> tuple[str, ...]:
     return asset.key.path
+
+
+def _check_order(check: ManifestCheck) -> tuple[tuple[str, ...], str]:
+    return (check.asset_key.path, check.name)
 
 
 def _unknown_dep_message(key: AssetKey, dep: AssetKey, index: Mapping[AssetKey, int]) -> str:

@@ -174,3 +174,21 @@ class AssetCheckKey:
     def to_user_string(self) -> str:
         """The ``"a/b:check_name"`` form."""
         return f"{self.asset_key.to_user_string()}:{self.name}"
+
+    def __str__(self) -> str:
+        return self.to_user_string()
+
+    @staticmethod
+    def from_user_string(value: str) -> AssetCheckKey:
+        """Parses the ``"a/b:check_name"`` form.
+
+        Raises:
+            DefinitionError: `value` has no ``:`` between the asset key and the name.
+        """
+        asset, separator, name = value.rpartition(":")
+        if not separator or not asset:
+            raise DefinitionError(
+                f"{value!r} is not an asset check key: write 'asset/key:check_name', "
+                "e.g. 'orders:no_nulls'"
+            )
+        return AssetCheckKey(AssetKey.from_user_string(asset), name)

@@ -72,8 +72,12 @@ class ManifestCheck:
     asset_key: AssetKey
     name: str
     node: str
+    """The compute node that evaluates it: the asset's own (a check in the asset's body)
+    or a check node of its own (`@asset_check`, `@multi_asset_check`)."""
     blocking: bool = False
     description: str | None = None
+    additional_deps: tuple[AssetKey, ...] = ()
+    """Other assets the check reads; a run that plans them runs the check after them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,21 +236,25 @@ def _asset_from_data(data: Mapping[str, Any]) -> ManifestAsset:
     )
 
 
+def _check_to_data(check: ManifestCheck) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "asset_key": _key_data(check.asset_key),
+        "name": check.name,
+        "node": check.node,
+        "blocking": check.blocking,
+        "description": check.description,
+    }
+    if check.additional_deps:  # left out when empty, like the defaults of assets
+        data["additional_deps"] = [_key_data(dep) for dep in check.additional_deps]
+    return data
+
+
 def manifest_to_data(manifest: Manifest) -> dict[str, Any]:
     """The manifest as plain data for canonical JSON (format version 1)."""
     return {
         "version": 1,
         "assets": [_asset_to_data(asset) for asset in manifest.assets],
-        "checks": [
-            {
-                "asset_key": _key_data(check.asset_key),
-                "name": check.name,
-                "node": check.node,
-                "blocking": check.blocking,
-                "description": check.description,
-            }
-            for check in manifest.checks
-        ],
+        "checks": [_check_to_data(check) for check in manifest.checks],
         "jobs": [
             {
                 "name": job.name,
@@ -275,6 +283,7 @@ def manifest_from_data(data: Mapping[str, Any]) -> Manifest:
                 node=check["node"],
                 blocking=check["blocking"],
                 description=check.get("description"),
+                additional_deps=tuple(AssetKey(dep) for dep in check.get("additional_deps", ())),
             )
             for check in data.get("checks", ())
         ),

@@ -42,7 +42,8 @@ class TaskRequest:
     job_name: str = "__asset_job"
     tags: Mapping[str, str] = field(default_factory=dict)
     check_names: tuple[str, ...] = ()
-    """Asset checks the task evaluates (filled in by the checks layer)."""
+    """Asset checks the task evaluates, as ``"asset/key:check_name"`` strings (the task's
+    `check_keys`); empty: none (an asset task) or all of its node's (a direct call)."""
     heartbeat_interval_s: float | None = None
     """How often the worker reports that the attempt is alive; the dispatcher's default."""
     trace_context: Mapping[str, str] = field(default_factory=dict)
@@ -133,5 +134,8 @@ class TaskOutcome:
     retry_requested: tuple[int, float] | None = None
     """(max_retries, seconds_to_wait) when user code raised ``RetryRequested``."""
     usage: TaskUsage | None = None
+    failed_blocking_checks: tuple[str, ...] = ()
+    """``"asset/key:check_name"`` of each blocking check whose ``ERROR`` result failed in
+    this attempt: the coordinator skips the tasks they gate."""
     exception: BaseException | None = field(default=None, compare=False, repr=False)
     """The exception object itself; only set when the worker ran in this process."""

@@ -16,8 +16,8 @@ from arco_flow.core.canonical_json import canonical_json, fingerprint
 from arco_flow.core.errors import PlanError
 from arco_flow.core.gc_pause import gc_paused
 from arco_flow.core.graph import AssetGraph, find_cycle
-from arco_flow.core.keys import AssetKey
-from arco_flow.core.manifest import Manifest
+from arco_flow.core.keys import AssetCheckKey, AssetKey
+from arco_flow.core.manifest import Manifest, ManifestCheck
 
 __all__ = [
     "Plan",
@@ -60,6 +60,12 @@ class Task:
     stage: int = 0
     """Zero for tasks with no upstream task; else one more than the deepest upstream."""
     partition: PlanPartition | None = None
+    check_keys: tuple[AssetCheckKey, ...] = ()
+    """The asset checks this task evaluates, sorted: checks in its assets' bodies, or the
+    checks of its check node (a check task materializes no asset)."""
+    gated_by: tuple[AssetCheckKey, ...] = ()
+    """Blocking checks of upstream assets in this run, sorted: a failed ``ERROR`` result
+    of any of them skips this task (and what depends on it)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +106,11 @@ class Plan:
         """Every task id in plan order."""
         return tuple(task.task_id for task in self.tasks)
 
+    @property
+    def check_keys(self) -> tuple[AssetCheckKey, ...]:
+        """Every asset check the plan evaluates, sorted."""
+        return tuple(sorted(key for task in self.tasks for key in task.check_keys))
+
 
 @gc_paused
 def build_plan(
@@ -109,8 +120,9 @@ def build_plan(
     *,
     run_config: Mapping[str, Any] | None = None,
     partition: PlanPartition | None = None,
+    checks: Collection[AssetCheckKey] = (),
 ) -> Plan:
-    """Plans the materialization of `selection`.
+    """Plans the materialization of `selection` and the evaluation of `checks`.
 
     Args:
         manifest: the definitions, as data.
@@ -118,6 +130,10 @@ def build_plan(
         selection: the asset keys to materialize.
         run_config: the run's config in plain-dict form; part of the plan's identity.
         partition: the partition key or range every task runs for, if any.
+        checks: the asset checks to evaluate. A check in an asset's body runs in that
+            asset's task; a standalone check is a task of its own, after the tasks of
+            the assets it reads. A blocking check gates the tasks of its asset's
+            children: they wait for it, and are skipped when it fails.
 
     Returns:
         The plan. Tasks depend on each other only through selected assets: an unselected
@@ -125,8 +141,13 @@ def build_plan(
 
     Raises:
         PlanError: a key is unknown or external, a multi-asset that cannot be subset is
-            partly selected, or the selected multi-assets form a cycle between nodes.
+            partly selected, the selected multi-assets form a cycle between nodes, or a
+            check is unknown or evaluated in the body of an asset left out.
     """
+    if checks:
+        return _build_plan_with_checks(
+            manifest, graph, selection, run_config=run_config, partition=partition, checks=checks
+        )
     selected = _validated_selection(graph, selection)
     assets = graph.assets
     keys_by_node: dict[str, list[AssetKey]] = {}
@@ -206,14 +227,16 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
     )
     tasks = tuple(
         Task(
-            task_id=task_id,
-            node=node,
-            asset_keys=tuple(AssetKey.from_user_string(key) for key in keys),
-            deps=tuple(deps),
-            stage=stage,
+            task_id=row[0],
+            node=row[1],
+            asset_keys=tuple(AssetKey.from_user_string(key) for key in row[2]),
+            deps=tuple(row[3]),
+            stage=row[4],
             partition=partition,
+            check_keys=tuple(AssetCheckKey.from_user_string(k) for k in _at(row, 5)),
+            gated_by=tuple(AssetCheckKey.from_user_string(k) for k in _at(row, 6)),
         )
-        for task_id, node, keys, deps, stage in data["tasks"]
+        for row in data["tasks"]
     )
     return Plan(
         plan_id=data["plan_id"],
@@ -226,13 +249,22 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
 
 
 def _task_data(task: Task) -> list[Any]:
-    return [
+    data = [
         task.task_id,
         task.node,
         ["/".join(key.path) for key in task.asset_keys],
         list(task.deps),
         task.stage,
     ]
+    if task.check_keys or task.gated_by:
+        # Only tasks with checks carry these: plans without checks keep their ids.
+        data.append([key.to_user_string() for key in task.check_keys])
+        data.append([key.to_user_string() for key in task.gated_by])
+    return data
+
+
+def _at(row: list[Any], index: int) -> list[Any]:
+    return row[index] if len(row) > index else []
 
 
 def _partition_data(partition: PlanPartition | None) -> list[str | None] | None:
@@ -350,6 +382,125 @@ def _node_stages(node_deps: Mapping[str, set[str]]) -> dict[str, int]:
             "Split one of them, or declare it with can_subset=True and select fewer keys."
         )
     return {name: level[index] for index, name in enumerate(names)}
+
+
+def _build_plan_with_checks(
+    manifest: Manifest,
+    graph: AssetGraph,
+    selection: Collection[AssetKey],
+    *,
+    run_config: Mapping[str, Any] | None,
+    partition: PlanPartition | None,
+    checks: Collection[AssetCheckKey],
+) -> Plan:
+    """`build_plan` when checks are evaluated: asset tasks, check tasks and gates."""
+    base = build_plan(manifest, graph, selection, run_config=run_config, partition=partition)
+    suffix = "" if partition is None else f"[{_partition_label(partition)}]"
+    chosen = _validated_checks(graph, checks, set(base.asset_keys))
+    task_of_key = {key: task.task_id for task in base.tasks for key in task.asset_keys}
+    in_body: dict[str, list[AssetCheckKey]] = {}
+    by_check_node: dict[str, list[ManifestCheck]] = {}
+    for key, check in chosen.items():
+        if check.node == graph.get(key.asset_key).node:
+            in_body.setdefault(task_of_key[key.asset_key], []).append(key)
+        else:
+            by_check_node.setdefault(check.node, []).append(check)
+    deps: dict[str, set[str]] = {task.task_id: set(task.deps) for task in base.tasks}
+    owner: dict[AssetCheckKey, str] = {}
+    for task_id, keys in in_body.items():
+        owner.update(dict.fromkeys(keys, task_id))
+    check_tasks: dict[str, tuple[str, list[AssetCheckKey]]] = {}
+    for node, node_checks in by_check_node.items():
+        task_id = node + suffix
+        if task_id in deps:
+            raise PlanError(f"check node {node!r} has the name of an asset node; rename the check")
+        reads = {c.asset_key for c in node_checks} | {
+            dep for c in node_checks for dep in c.additional_deps
+        }
+        deps[task_id] = {task_of_key[key] for key in reads if key in task_of_key}
+        keys = sorted(AssetCheckKey(c.asset_key, c.name) for c in node_checks)
+        check_tasks[task_id] = (node, keys)
+        owner.update(dict.fromkeys(keys, task_id))
+    gates: dict[str, set[AssetCheckKey]] = {}
+    for key, check in chosen.items():
+        if not check.blocking:
+            continue
+        for child in graph.children_of(key.asset_key):
+            child_task = task_of_key.get(child)
+            if child_task is None or child_task == task_of_key[key.asset_key]:
+                continue  # not in this run, or in the same task: nothing to hold back
+            gates.setdefault(child_task, set()).add(key)
+            if owner[key] != task_of_key[key.asset_key]:
+                deps[child_task].add(owner[key])
+    stage_of = _node_stages(deps)
+    tasks = [
+        Task(
+            task_id=task.task_id,
+            node=task.node,
+            asset_keys=task.asset_keys,
+            deps=tuple(sorted(deps[task.task_id])),
+            stage=stage_of[task.task_id],
+            partition=partition,
+            check_keys=tuple(sorted(in_body.get(task.task_id, ()))),
+            gated_by=tuple(sorted(gates.get(task.task_id, ()))),
+        )
+        for task in base.tasks
+    ]
+    tasks.extend(
+        Task(
+            task_id=task_id,
+            node=node,
+            asset_keys=(),
+            deps=tuple(sorted(deps[task_id])),
+            stage=stage_of[task_id],
+            partition=partition,
+            check_keys=tuple(keys),
+            gated_by=tuple(sorted(gates.get(task_id, ()))),
+        )
+        for task_id, (node, keys) in check_tasks.items()
+    )
+    tasks.sort(key=lambda task: (task.stage, task.task_id))
+    body = {
+        "version": PLAN_FORMAT_VERSION,
+        "manifest": manifest.fingerprint,
+        "run_config": base.run_config_fingerprint,
+        "partition": _partition_data(partition),
+        "tasks": [_task_data(task) for task in tasks],
+    }
+    return Plan(
+        plan_id=fingerprint(body, plain=True),
+        manifest_fingerprint=manifest.fingerprint,
+        run_config_fingerprint=base.run_config_fingerprint,
+        tasks=tuple(tasks),
+        asset_keys=base.asset_keys,
+        partition=partition,
+    )
+
+
+def _validated_checks(
+    graph: AssetGraph, checks: Collection[AssetCheckKey], planned: set[AssetKey]
+) -> dict[AssetCheckKey, ManifestCheck]:
+    """The checks to plan, by key, sorted; every problem raised at once."""
+    known = graph.check_by_key
+    problems: list[str] = []
+    chosen: dict[AssetCheckKey, ManifestCheck] = {}
+    for key in sorted(set(checks)):
+        check = known.get(key)
+        if check is None:
+            problems.append(f"no asset check has key {key.to_user_string()!r}")
+            continue
+        asset = graph.get(key.asset_key)
+        if check.node == asset.node and key.asset_key not in planned:
+            problems.append(
+                f"check {key.to_user_string()!r} is evaluated in the body of asset "
+                f"{key.asset_key.to_user_string()!r}, which is not selected: select the asset "
+                "too, or leave the check out (AssetSelection.without_checks())"
+            )
+            continue
+        chosen[key] = check
+    if problems:
+        raise PlanError("cannot plan the checks:\n  - " + "\n  - ".join(problems))
+    return chosen
 
 
 def plan_json(plan: Plan) -> str:

@@ -2,7 +2,8 @@
 
 Pure and in memory. The coordinator feeds it outcomes and asks what is ready; it answers
 in plan order, so that the same plan and outcomes always dispatch in the same order.
-A failed task skips exactly its downstream tasks; unrelated branches go on.
+A failed task skips exactly its downstream tasks; unrelated branches go on. A failed
+blocking check skips exactly the tasks it gates (its asset's children) and theirs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ import heapq
 from collections.abc import Iterable
 from enum import Enum
 
-from arco_flow.core.events import Event, TaskFailed, TaskSkipped, TaskStarted, TaskSucceeded
+from arco_flow.core.events import (
+    AssetCheckEvaluated,
+    Event,
+    TaskFailed,
+    TaskSkipped,
+    TaskStarted,
+    TaskSucceeded,
+)
+from arco_flow.core.keys import AssetCheckKey
 from arco_flow.core.plan import Plan, Task
 
 __all__ = ["RunState", "TaskStatus", "lost_task_ids", "restore_run_state"]
@@ -54,6 +63,13 @@ class RunState:
         self._ready: list[int] = [index for index, task in enumerate(tasks) if not task.deps]
         heapq.heapify(self._ready)
         self._unfinished = len(tasks)
+        self.failed_blocking_checks: list[AssetCheckKey] = []
+        """Blocking checks that failed with ``ERROR`` in the run, as replayed from the log
+        (the coordinator keeps its own list while it runs)."""
+        self._gated: dict[AssetCheckKey, list[str]] = {}
+        for task in tasks:
+            for key in task.gated_by:
+                self._gated.setdefault(key, []).append(task.task_id)
 
     def pop_ready(self) -> Task | None:
         """The next task whose upstream tasks all succeeded, in plan order; None if none."""
@@ -118,6 +134,21 @@ class RunState:
         self._finish(task_id, TaskStatus.SKIPPED)
         return [task_id, *self._skip_downstream(task_id)]
 
+    def block(self, check_key: AssetCheckKey) -> list[str]:
+        """Skips the pending tasks a failed blocking check gates, and their downstream.
+
+        Returns:
+            The ids of the tasks skipped, in plan order.
+        """
+        skipped: list[str] = []
+        for task_id in self._gated.get(check_key, ()):
+            if self.status[task_id] is TaskStatus.PENDING:
+                self._finish(task_id, TaskStatus.SKIPPED)
+                skipped.append(task_id)
+                skipped.extend(self._skip_downstream(task_id))
+        skipped.sort(key=self._order.__getitem__)
+        return skipped
+
     def _skip_downstream(self, task_id: str) -> list[str]:
         skipped: list[str] = []
         stack = list(self._children[task_id])
@@ -159,6 +190,12 @@ def restore_run_state(plan: Plan, events: Iterable[Event]) -> RunState:
     """
     state = RunState(plan)
     for event in events:
+        if isinstance(event, AssetCheckEvaluated):
+            if event.blocking and not event.passed and event.severity == "ERROR":
+                key = AssetCheckKey(event.asset_key, event.check_name)
+                if key not in state.failed_blocking_checks:
+                    state.failed_blocking_checks.append(key)
+            continue
         task_id = getattr(event, "task_id", None)
         if task_id is None or task_id not in state.status:
             continue

@@ -12,11 +12,11 @@ returns a fresh `set` the caller owns. As in Dagster, `all()`, `groups`, `tag`, 
 `key_prefixes`, `key_substring` and `upstream` keep only executable assets unless told to
 include sources (external assets), while keys, owners and `downstream` keep them too.
 
-Extension point for asset checks: check selections (`checks_for_assets`, `checks`,
-`all_asset_checks`, `without_checks`) will be new node classes next to these, each node
-gaining a ``_resolve_checks(resolution)`` beside ``_resolve`` (by default: the checks of the
-assets it resolves to) and `AssetSelection` a public ``resolve_checks(graph)``.
-`_Resolution` is where the per-call check index belongs.
+Asset checks, as in Dagster: each node has ``_resolve_checks`` beside ``_resolve``; by
+default a selection picks the checks of the assets it resolves to (so `all()` and `assets()`
+carry their checks), union, intersection and difference combine checks as they combine
+assets, and three leaves select checks only (`checks_for_assets`, `checks`,
+`all_asset_checks`); `without_checks()` is ``self - all_asset_checks()``.
 """
 
 from __future__ import annotations
@@ -28,13 +28,16 @@ from dataclasses import dataclass
 from functools import lru_cache, reduce
 from typing import Any, Protocol, TypeAlias
 
-from arco_flow.core.errors import ArcoError, SelectionError
+from arco_flow.core.errors import ArcoError, SelectionError, did_you_mean
 from arco_flow.core.graph import AssetGraph
-from arco_flow.core.keys import AssetKey
+from arco_flow.core.keys import AssetCheckKey, AssetKey
 from arco_flow.core.manifest import ManifestAsset
 
 __all__ = [
+    "AllAssetCheckSelection",
     "AllSelection",
+    "AssetCheckKeysSelection",
+    "AssetChecksForAssetKeysSelection",
     "AndAssetSelection",
     "AssetSelection",
     "CoercibleToAssetSelection",
@@ -136,6 +139,29 @@ class AssetSelection(ABC):
         return KeysAssetSelection(selected_keys=_keys_from(assets_defs))
 
     keys = assets  # Dagster's older name
+
+    @staticmethod
+    def all_asset_checks() -> AllAssetCheckSelection:
+        """Every asset check, and no asset."""
+        return AllAssetCheckSelection()
+
+    @staticmethod
+    def checks_for_assets(*assets_defs: object) -> AssetChecksForAssetKeysSelection:
+        """The checks of the given assets (keys, strings or definitions), and no asset."""
+        return AssetChecksForAssetKeysSelection(selected_asset_keys=_keys_from(assets_defs))
+
+    @staticmethod
+    def checks(*assets_checks: object) -> AssetCheckKeysSelection:
+        """The given checks: `AssetCheckKey`s or check definitions, and no asset.
+
+        A definition is any object with a ``check_keys`` attribute (`AssetChecksDefinition`).
+        Resolving raises `SelectionError` for a check the graph does not define.
+        """
+        return AssetCheckKeysSelection(selected_asset_check_keys=_check_keys_from(assets_checks))
+
+    def without_checks(self) -> SubtractAssetSelection:
+        """This selection's assets, without any asset check."""
+        return self - AllAssetCheckSelection()
 
     @staticmethod
     def key_prefixes(
@@ -316,6 +342,35 @@ class AssetSelection(ABC):
             cache.clear()
         cache[cache_key] = frozenset(resolved)
         return resolved  # a fresh set: the cache keeps its own frozen copy
+
+    def resolve_checks(
+        self, graph: AssetGraph | SupportsAssetGraph, *, allow_missing: bool = False
+    ) -> set[AssetCheckKey]:
+        """The asset checks of `graph` this selection picks.
+
+        Raises:
+            SelectionError: a selected key or check is not defined (unless `allow_missing`).
+        """
+        resolved_graph = _graph_of(graph)
+        if not resolved_graph.checks:
+            return set()
+        cache = resolved_graph.selection_cache
+        cache_key = (self, allow_missing, "checks")
+        cached = cache.get(cache_key)
+        if cached is not None:
+            return set(cached)
+        resolved = self._resolve_checks(_Resolution(resolved_graph, allow_missing))
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[cache_key] = frozenset(resolved)
+        return resolved
+
+    def _resolve_checks(self, resolution: _Resolution) -> set[AssetCheckKey]:
+        """The selected checks: by default those of the selected assets."""
+        by_asset = resolution.graph.check_keys_by_asset
+        if not by_asset:
+            return set()
+        return {check for key in self._resolve(resolution) for check in by_asset.get(key, ())}
 
     def to_selection_str(self) -> str:
         """The string form, which `from_string` parses back to an equivalent selection.
@@ -505,6 +560,48 @@ class IsAttributeAssetSelection(AssetSelection):
         return {a.key for a in resolution.graph.assets if a.is_executable is wanted}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllAssetCheckSelection(AssetSelection):
+    """Every asset check, and no asset."""
+
+    def _resolve(self, resolution: _Resolution) -> set[AssetKey]:
+        return set()
+
+    def _resolve_checks(self, resolution: _Resolution) -> set[AssetCheckKey]:
+        return set(resolution.graph.asset_check_keys)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetChecksForAssetKeysSelection(AssetSelection):
+    """The checks of some assets, and no asset."""
+
+    selected_asset_keys: tuple[AssetKey, ...]
+
+    def _resolve(self, resolution: _Resolution) -> set[AssetKey]:
+        return set()
+
+    def _resolve_checks(self, resolution: _Resolution) -> set[AssetCheckKey]:
+        by_asset = resolution.graph.check_keys_by_asset
+        return {check for key in self.selected_asset_keys for check in by_asset.get(key, ())}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetCheckKeysSelection(AssetSelection):
+    """Some checks by key, and no asset; an undefined check is an error when resolving."""
+
+    selected_asset_check_keys: tuple[AssetCheckKey, ...]
+
+    def _resolve(self, resolution: _Resolution) -> set[AssetKey]:
+        return set()
+
+    def _resolve_checks(self, resolution: _Resolution) -> set[AssetCheckKey]:
+        defined = resolution.graph.asset_check_keys
+        missing = sorted({key for key in self.selected_asset_check_keys if key not in defined})
+        if missing and not resolution.allow_missing:
+            raise SelectionError(_unknown_checks_message(resolution.graph, missing))
+        return {key for key in self.selected_asset_check_keys if key in defined}
+
+
 # -- operations -----------------------------------------------------------------------
 
 
@@ -522,6 +619,12 @@ class OrAssetSelection(AssetSelection):
         result: set[AssetKey] = set()
         for operand in self.operands:
             result |= operand._resolve(resolution)
+        return result
+
+    def _resolve_checks(self, resolution: _Resolution) -> set[AssetCheckKey]:
+        result: set[AssetCheckKey] = set()
+        for operand in self.operands:
+            result |= operand._resolve_checks(resolution)
         return result
 
 
@@ -544,6 +647,15 @@ class AndAssetSelection(AssetSelection):
             result &= operand._resolve(resolution)
         return result
 
+    def _resolve_checks(self, resolution: _Resolution) -> set[AssetCheckKey]:
+        first, *rest = self.operands
+        result = first._resolve_checks(resolution)
+        for operand in rest:
+            if not result:
+                break
+            result &= operand._resolve_checks(resolution)
+        return result
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubtractAssetSelection(AssetSelection):
@@ -556,6 +668,12 @@ class SubtractAssetSelection(AssetSelection):
         result = self.left._resolve(resolution)
         if result:
             result -= self.right._resolve(resolution)
+        return result
+
+    def _resolve_checks(self, resolution: _Resolution) -> set[AssetCheckKey]:
+        result = self.left._resolve_checks(resolution)
+        if result:
+            result -= self.right._resolve_checks(resolution)
         return result
 
 
@@ -706,6 +824,36 @@ def _keys_of(value: object) -> list[AssetKey]:
     raise SelectionError(
         f"cannot select {value!r}: pass an AssetKey, a 'a/b' string, a list of key parts or an "
         "asset definition"
+    )
+
+
+def _check_keys_from(values: Iterable[object]) -> tuple[AssetCheckKey, ...]:
+    keys: list[AssetCheckKey] = []
+    for value in values:
+        if isinstance(value, AssetCheckKey):
+            keys.append(value)
+            continue
+        defined = getattr(value, "check_keys", None)
+        if defined is None or callable(defined):
+            raise SelectionError(
+                f"cannot select {value!r} as an asset check: pass an AssetCheckKey or a check "
+                "definition (@asset_check, @multi_asset_check)"
+            )
+        keys.extend(sorted(defined))
+    return tuple(dict.fromkeys(keys))
+
+
+def _unknown_checks_message(graph: AssetGraph, missing: Sequence[AssetCheckKey]) -> str:
+    known = [key.to_user_string() for key in sorted(graph.asset_check_keys)]
+    lines = [
+        f"no asset check has key {key.to_user_string()!r}."
+        + did_you_mean(key.to_user_string(), known)
+        for key in missing
+    ]
+    return (
+        "the selection names undefined asset checks: "
+        + " ".join(lines)
+        + " Check the spelling, or add the check to Definitions(asset_checks=[...])."
     )
 
 

@@ -34,6 +34,11 @@ escapes, any word (``and``, ``key``) is a value after ``:``, and ``key_substring
 when resolved (Dagster silently selects nothing), ``owner:<null>`` selects unowned assets
 (Dagster: nothing), and attributes that need run-time state (``status:``, ``column:`` ...)
 or a workspace (``code_location:``) are rejected when parsing.
+
+Asset checks, as in Dagster 1.13: the string syntax has no check attribute (Dagster's
+parser rejects ``check:`` and ``key:a:b``), so a parsed selection picks the checks of the
+assets it resolves to (`AssetSelection.resolve_checks`); check-only selections
+(`checks_for_assets`, `checks`, `all_asset_checks`, `without_checks`) have no string form.
 """
 
 from __future__ import annotations

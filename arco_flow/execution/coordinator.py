@@ -27,6 +27,7 @@ from arco_flow.core.events import (
     TaskSkipped,
     TaskSucceeded,
 )
+from arco_flow.core.keys import AssetCheckKey
 from arco_flow.core.messages import TaskOutcome, TaskRequest
 from arco_flow.core.plan import Plan, Task, plan_to_data
 from arco_flow.core.retry import RetryPolicy, retry_delay
@@ -34,7 +35,7 @@ from arco_flow.core.run_state import RunState, TaskStatus, lost_task_ids
 from arco_flow.execution.dispatcher import Dispatcher
 from arco_flow.execution.recorder import RunRecorder
 
-__all__ = ["Clock", "RunCoordinator", "RunOutcome", "SystemClock"]
+__all__ = ["Clock", "RunCoordinator", "RunOutcome", "SystemClock", "blocking_checks_error"]
 
 
 class Clock(Protocol):
@@ -69,6 +70,8 @@ class RunOutcome:
     failed_task_ids: list[str] = field(default_factory=list)
     skipped_task_ids: list[str] = field(default_factory=list)
     first_failure: TaskOutcome | None = None
+    failed_blocking_checks: list[str] = field(default_factory=list)
+    """``"asset:check"`` of each blocking check that failed with ``ERROR``: the run fails."""
 
 
 class RunCoordinator:
@@ -211,6 +214,10 @@ class RunCoordinator:
             )
             return
         self._recorder.record(RunResumed(run_id=self.run_id, coordinator=self._coordinator_info))
+        # Blocking checks that failed under the previous coordinator still fail the run.
+        outcome.failed_blocking_checks.extend(
+            key.to_user_string() for key in self.state.failed_blocking_checks
+        )
         # Retries the previous coordinator was waiting for are due now.
         for task_id in self.state.ids_with(TaskStatus.WAITING_RETRY):
             self.state.retry_now(task_id)
@@ -252,18 +259,24 @@ class RunCoordinator:
         outcome.skipped_task_ids = state.ids_with(TaskStatus.SKIPPED)
         outcome.canceled = canceling
         outcome.succeeded = (
-            not canceling and not outcome.failed_task_ids and not outcome.skipped_task_ids
+            not canceling
+            and not outcome.failed_task_ids
+            and not outcome.skipped_task_ids
+            and not outcome.failed_blocking_checks
         )
         if canceling:
             self._recorder.record(RunCanceled(run_id=self.run_id))
         elif outcome.succeeded:
             self._recorder.record(RunSucceeded(run_id=self.run_id))
         else:
+            error = outcome.first_failure.error if outcome.first_failure else None
+            if error is None and outcome.failed_blocking_checks:
+                error = blocking_checks_error(outcome.failed_blocking_checks)
             self._recorder.record(
                 RunFailed(
                     run_id=self.run_id,
                     failed_task_ids=tuple(outcome.failed_task_ids),
-                    error=outcome.first_failure.error if outcome.first_failure else None,
+                    error=error,
                 )
             )
 
@@ -299,6 +312,7 @@ class RunCoordinator:
             timeout_s=self._timeouts.get(task.node),
             job_name=self._job_name,
             tags=self._tags,
+            check_names=tuple(key.to_user_string() for key in task.check_keys),
             dynamic_partitions={name: self._dynamic_partitions[name] for name in names},
         )
 
@@ -315,6 +329,8 @@ class RunCoordinator:
                 )
             )
             state.succeed(task_id)
+            for name in ended.failed_blocking_checks:
+                self._block(name, task_id, outcome)
             return
         delay = None if canceling else self._retry_delay(ended)
         assert ended.error is not None
@@ -345,6 +361,22 @@ class RunCoordinator:
                 )
             )
 
+    def _block(self, name: str, task_id: str, outcome: RunOutcome) -> None:
+        """Skips what a failed blocking check gates; the run will fail."""
+        outcome.failed_blocking_checks.append(name)
+        key = AssetCheckKey.from_user_string(name)
+        for skipped in self.state.block(key):
+            gated = key in self.plan.task(skipped).gated_by
+            self._recorder.record(
+                TaskSkipped(
+                    run_id=self.run_id,
+                    task_id=skipped,
+                    reason=f"blocking check {name} failed",
+                    # A gated task waits for the check's task; the rest for a skipped one.
+                    blocked_by=(task_id,) if gated else self.state.blocked_by(skipped),
+                )
+            )
+
     def _retry_delay(self, ended: TaskOutcome) -> float | None:
         """Seconds before the next attempt, or None when the task has failed for good."""
         attempt = ended.request.attempt
@@ -355,3 +387,17 @@ class RunCoordinator:
         if policy is None or not ended.allow_retries or attempt > policy.max_retries:
             return None
         return retry_delay(policy, attempt, self._rng())
+
+
+def blocking_checks_error(names: list[str]) -> ErrorInfo:
+    """The run's error when blocking checks failed (Dagster's ``DagsterAssetCheckFailedError``)."""
+    count = len(names)
+    return ErrorInfo(
+        class_name="AssetCheckFailedError",
+        message=(
+            f"{count} blocking asset check{'' if count == 1 else 's'} failed with ERROR "
+            f"severity: {', '.join(names)}; the checked assets' downstream in the run did not "
+            "run. Fix the data and materialize again, or make the check non-blocking"
+        ),
+        is_user_code=False,
+    )

@@ -14,7 +14,7 @@ from arco_flow.core.events import Event
 from arco_flow.core.messages import TaskOutcome, TaskRequest
 from arco_flow.worker.executor import WorkerSession, execute_task
 
-__all__ = ["Dispatcher", "InProcessDispatcher"]
+__all__ = ["Dispatcher", "InProcessDispatcher", "RoutingDispatcher"]
 
 
 class Dispatcher(Protocol):
@@ -70,3 +70,54 @@ class InProcessDispatcher:
 
     def close(self) -> None:
         """Nothing to stop."""
+
+
+class RoutingDispatcher:
+    """Sends the attempts of some compute nodes to one dispatcher, the rest to another.
+
+    A process-pool run hands checks that only read the store (``runs_on_control_plane``)
+    to an in-process dispatcher, whose session holds the instance; every other attempt
+    goes to the pool. Outcomes of either are returned as they come.
+
+    Args:
+        default: where most attempts run (the pool).
+        local: where the attempts of `local_nodes` run (in this process).
+        local_nodes: compute nodes routed to `local`.
+    """
+
+    def __init__(self, default: Dispatcher, local: Dispatcher, local_nodes: frozenset[str]):
+        self._default = default
+        self._local = local
+        self._local_nodes = local_nodes
+
+    @property
+    def capacity(self) -> int:
+        """The default dispatcher's capacity."""
+        return self._default.capacity
+
+    def submit(self, request: TaskRequest) -> None:
+        """Hands the attempt to the dispatcher of its node."""
+        target = self._local if request.node in self._local_nodes else self._default
+        target.submit(request)
+
+    def wait(self, timeout: float | None) -> list[TaskOutcome]:
+        """Outcomes of local attempts at once; else waits on the default dispatcher."""
+        done = self._local.wait(0.0)
+        if done:
+            return done
+        return self._default.wait(timeout)
+
+    def cancel(self, run_id: str, *, grace_s: float | None = None) -> None:
+        """Cancels the run's attempts on both dispatchers."""
+        self._local.cancel(run_id, grace_s=grace_s)
+        self._default.cancel(run_id, grace_s=grace_s)
+
+    def end_run(self, run_id: str) -> None:
+        """Ends the run on both dispatchers."""
+        self._local.end_run(run_id)
+        self._default.end_run(run_id)
+
+    def close(self) -> None:
+        """Closes both dispatchers."""
+        self._local.close()
+        self._default.close()

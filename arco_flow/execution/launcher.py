@@ -18,15 +18,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from arco_flow.core.errors import ConfigError, PartitionError, SelectionError
 from arco_flow.core.events import EventRecord
-from arco_flow.core.keys import AssetKey
+from arco_flow.core.keys import AssetCheckKey, AssetKey
 from arco_flow.core.plan import Plan, PlanPartition, build_plan
 from arco_flow.core.run_state import RunState
 from arco_flow.execution.coordinator import RunCoordinator, RunOutcome
-from arco_flow.execution.dispatcher import Dispatcher, InProcessDispatcher
-from arco_flow.execution.recorder import EventSink, RunRecorder
-from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from arco_flow.execution.dispatcher import Dispatcher, InProcessDispatcher, RoutingDispatcher
+from arco_flow.execution.recorder import EventSink, MaterializationLookup, RunRecorder
+from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
 from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
-from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
+from arco_flow.sdk.definitions import (
+    Definitions,
+    NodeDefinition,
+    resolve_asset_selection,
+    resolve_check_selection,
+)
 from arco_flow.sdk.dynamic_partitions import (
     DynamicPartitionsSnapshot,
     dynamic_names_by_node,
@@ -128,26 +133,33 @@ def prepare_run(
     definitions.validate()
     graph = definitions.resolve_asset_graph()
     keys: set[AssetKey] = set(job.asset_keys)
+    checks: set[AssetCheckKey] = set(job.check_keys)
     if asset_selection is not None:
         chosen = resolve_asset_selection(asset_selection, graph)
+        chosen_checks = resolve_check_selection(asset_selection, graph)
         outside = sorted(k.to_user_string() for k in chosen - keys)
         if outside:
             raise SelectionError(
                 f"asset_selection names assets outside job {job.name!r}: {', '.join(outside)}"
             )
-        keys = chosen
-    if not keys:
+        # Checks the job leaves out (e.g. its selection said without_checks()) stay out.
+        keys, checks = chosen, chosen_checks & checks
+    if not keys and not checks:
         raise SelectionError(
-            f"the selection {asset_selection!r} matches no asset; "
+            f"the selection {asset_selection!r} matches no asset and no check; "
             "`arco-flow assets list` shows the keys, groups are set with group_name="
         )
-    snapshot = _read_snapshot(definitions, keys, dynamic_partitions_store)
-    partition = _plan_partition(definitions, keys, partition_key, partition_key_range, snapshot)
-    config = normalize_run_config(run_config)
-    validate_run_config_keys(
-        config, list(definitions.assets_defs_by_node), list(definitions.resources)
+    # A check run alone runs for its assets' partitions: they decide the run's partition.
+    partitioned_keys = keys or {key.asset_key for key in checks}
+    snapshot = _read_snapshot(definitions, partitioned_keys, dynamic_partitions_store)
+    partition = _plan_partition(
+        definitions, partitioned_keys, partition_key, partition_key_range, snapshot
     )
-    plan = build_plan(definitions.manifest, graph, keys, run_config=config, partition=partition)
+    config = normalize_run_config(run_config)
+    validate_run_config_keys(config, list(definitions.nodes_by_name), list(definitions.resources))
+    plan = build_plan(
+        definitions.manifest, graph, keys, run_config=config, partition=partition, checks=checks
+    )
     return PreparedRun(
         definitions=definitions,
         job=job,
@@ -228,8 +240,12 @@ def run_prepared(
     """
     definitions, job, plan = prepared.definitions, prepared.job, prepared.plan
     run_id = run_id or str(uuid.uuid4())
-    recorder = RunRecorder(sink, on_record=on_record)
-    by_node = definitions.assets_defs_by_node
+    recorder = RunRecorder(
+        sink,
+        on_record=on_record,
+        latest_materialization=_materialization_lookup(instance if instance is not None else sink),
+    )
+    by_node = definitions.nodes_by_name
     run_tags = {**job.tags, **(tags or {})}
     common: dict[str, Any] = {
         "run_id": run_id,
@@ -262,7 +278,9 @@ def run_prepared(
                 "needs a code location (-m MODULE or -f FILE); use in_process for "
                 "definitions built in this process"
             )
-        return _run_in_pool(common, definitions, code_location, storage_dir, max_concurrent)
+        return _run_in_pool(
+            common, prepared, code_location, storage_dir, max_concurrent, instance=instance
+        )
     if executor != "in_process":
         raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     planned = [by_node[task.node] for task in plan.tasks]
@@ -282,10 +300,12 @@ def run_prepared(
 
 def _run_in_pool(
     common: dict[str, Any],
-    definitions: Definitions,
+    prepared: PreparedRun,
     code_location: Mapping[str, str],
     storage_dir: str | None,
     max_concurrent: int | None,
+    *,
+    instance: Any,
 ) -> RunOutcome:
     # Loaded here: the pool module starts processes, which an in-process run never needs.
     from arco_flow.execution.process_pool import (
@@ -293,6 +313,7 @@ def _run_in_pool(
         check_process_pool_compatible,
     )
 
+    definitions = prepared.definitions
     check_process_pool_compatible(definitions)
     if DEFAULT_IO_MANAGER_KEY not in definitions.resources and storage_dir is None:
         raise ConfigError(
@@ -300,13 +321,54 @@ def _run_in_pool(
             "'io_manager', or pass a storage folder (the CLI uses ARCO_HOME/storage)"
         )
     recorder: RunRecorder = common["recorder"]
+    # Checks that only read the store run here, in the coordinator's process: workers
+    # never hold store credentials.
+    checks = definitions.checks_defs_by_node
+    local = frozenset(
+        task.node
+        for task in prepared.plan.tasks
+        if task.node in checks and checks[task.node].runs_on_control_plane
+    )
     with ProcessPoolDispatcher(
         code_location,
         emit=recorder.record,
         max_workers=max_concurrent or os.cpu_count() or 2,
         storage_dir=storage_dir,
     ) as pool:
-        return RunCoordinator(dispatcher=pool, **common).run()
+        if not local:
+            return RunCoordinator(dispatcher=pool, **common).run()
+        resources = dict(definitions.resources)
+        if DEFAULT_IO_MANAGER_KEY not in resources and storage_dir is not None:
+            from arco_flow.sdk.fs_io_manager import FilesystemIOManager
+
+            resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=storage_dir)
+        required = required_resource_keys(definitions, [checks[node] for node in local])
+        config = prepared.run_config.get("resources", {})
+        with ResourceScope(resources, config, required) as scope:
+            session = WorkerSession(
+                definitions,
+                scope.as_dict(),
+                instance=instance,
+                dynamic_partitions=DynamicPartitionsSnapshot(prepared.dynamic_partitions),
+            )
+            in_process = InProcessDispatcher(session, recorder.record)
+            dispatcher = RoutingDispatcher(pool, in_process, local)
+            return RunCoordinator(dispatcher=dispatcher, **common).run()
+
+
+def _materialization_lookup(source: Any) -> MaterializationLookup | None:
+    """The latest stored materialization of an asset (and partition), from an instance."""
+    latest = getattr(source, "get_latest_materialization_event", None)
+    if not callable(latest):
+        return None
+
+    def lookup(key: AssetKey, partition_key: str | None) -> tuple[str, int] | None:
+        record = latest(key)
+        if record is None or record.partition_key != partition_key:
+            return None
+        return (record.run_id, record.event_id)
+
+    return lookup
 
 
 def resolve_run_partition(
@@ -495,9 +557,7 @@ def coordinator_info() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
-def required_resource_keys(
-    definitions: Definitions, planned: Iterable[AssetsDefinition]
-) -> set[str]:
+def required_resource_keys(definitions: Definitions, planned: Iterable[NodeDefinition]) -> set[str]:
     """Resource keys the planned definitions need: their own, and their IO managers'."""
     required: set[str] = set()
     output_managers = {

@@ -14,18 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import ArcoError, DefinitionError
 from arco_flow.core.events import (
+    AssetCheckEvaluated,
     AssetMaterialized,
     Event,
     EventRecord,
     TaskFailed,
 )
-from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
+from arco_flow.core.keys import AssetCheckKey, AssetKey, CoercibleToAssetKey
 from arco_flow.core.plan import Plan
-from arco_flow.execution.coordinator import RunOutcome
+from arco_flow.execution.coordinator import RunOutcome, blocking_checks_error
 from arco_flow.execution.launcher import prepare_run, run_prepared
 from arco_flow.execution.recorder import EventSink
 from arco_flow.sdk.asset_spec import AssetSpec
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from arco_flow.sdk.checks import AssetCheckFailedError, AssetChecksDefinition, AssetCheckSeverity
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.fs_io_manager import FilesystemIOManager
 from arco_flow.sdk.io_managers import InMemoryIOManager, IOManager
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from arco_flow.core.partitions import PartitionKeyRange
 
 __all__ = [
+    "AssetCheckEvaluation",
     "AssetMaterialization",
     "ExecuteInProcessResult",
     "MaterializationEvent",
@@ -123,6 +126,73 @@ class MaterializationEvent:
         return f"<MaterializationEvent {self.asset_key.to_user_string()} run={self.run_id}>"
 
 
+class AssetCheckEvaluation:
+    """A recorded check evaluation of a run (Dagster's shape), metadata as `MetadataValue`s."""
+
+    __slots__ = ("_metadata", "event")
+
+    def __init__(self, event: AssetCheckEvaluated) -> None:
+        self.event = event
+        """The recorded event itself."""
+        self._metadata: dict[str, MetadataValue[Any]] | None = None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The checked asset."""
+        return self.event.asset_key
+
+    @property
+    def check_name(self) -> str:
+        """The check's name."""
+        return self.event.check_name
+
+    @property
+    def asset_check_key(self) -> AssetCheckKey:
+        """The check's key."""
+        return AssetCheckKey(self.event.asset_key, self.event.check_name)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the check passed."""
+        return self.event.passed
+
+    @property
+    def severity(self) -> AssetCheckSeverity:
+        """How bad a failure is."""
+        return AssetCheckSeverity(self.event.severity)
+
+    @property
+    def blocking(self) -> bool:
+        """Whether a failure stops the asset's downstream."""
+        return self.event.blocking
+
+    @property
+    def partition(self) -> str | None:
+        """The partition checked, if any."""
+        return self.event.partition_key
+
+    @property
+    def description(self) -> str | None:
+        """The result's description."""
+        return self.event.description
+
+    @property
+    def metadata(self) -> dict[str, MetadataValue[Any]]:
+        """Metadata values by name."""
+        if self._metadata is None:
+            self._metadata = metadata_from_data(self.event.metadata)
+        return self._metadata
+
+    @property
+    def target_run_id(self) -> str | None:
+        """The run of the materialization checked, when known."""
+        return self.event.target_run_id
+
+    def __repr__(self) -> str:
+        state = "passed" if self.passed else f"failed ({self.event.severity})"
+        return f"<AssetCheckEvaluation {self.asset_check_key.to_user_string()} {state}>"
+
+
 class ExecuteInProcessResult:
     """The result of a run in this process (Dagster's name and members)."""
 
@@ -204,6 +274,17 @@ class ExecuteInProcessResult:
             if isinstance(e, AssetMaterialized) and e.task_id in task_ids
         ]
 
+    def get_asset_check_evaluations(self) -> list[AssetCheckEvaluation]:
+        """Every check evaluation of the run, in order (Dagster's name)."""
+        return [
+            AssetCheckEvaluation(e) for e in self.all_events if isinstance(e, AssetCheckEvaluated)
+        ]
+
+    @property
+    def asset_check_evaluations(self) -> list[AssetCheckEvaluation]:
+        """Every check evaluation of the run, in order."""
+        return self.get_asset_check_evaluations()
+
     def get_task_failure_events(self) -> list[TaskFailed]:
         """Every failed attempt, in order (retried ones included)."""
         return [e for e in self.all_events if isinstance(e, TaskFailed)]
@@ -215,7 +296,7 @@ class ExecuteInProcessResult:
 
 
 def materialize(
-    assets: Iterable[AssetsDefinition | AssetSpec],
+    assets: Iterable[AssetsDefinition | AssetSpec | AssetChecksDefinition],
     run_config: Any = None,
     instance: ArcoInstance | None = None,
     resources: Mapping[str, Any] | None = None,
@@ -231,7 +312,8 @@ def materialize(
     folder, or in a temporary folder removed after the run when there is no instance.
 
     Args:
-        assets: the assets to run, plus any upstream assets or specs they load from.
+        assets: the assets to run, plus any upstream assets or specs they load from, and
+            asset checks (`@asset_check`), evaluated after their assets.
         run_config: config of the run: a dict or a `RunConfig`.
         instance: where the run's events are recorded, besides the result.
         resources: resource key -> resource, for this run.
@@ -257,7 +339,7 @@ def materialize(
                     "an IO manager to 'io_manager' in resources"
                 )
             resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=base)
-        definitions = Definitions(assets=list(assets), resources=resources)
+        definitions = _definitions(assets, resources)
         job = definitions.resolve_implicit_global_asset_job_def()
         return execute_job_in_process(
             job,
@@ -278,7 +360,7 @@ def materialize(
 
 
 def materialize_to_memory(
-    assets: Iterable[AssetsDefinition | AssetSpec],
+    assets: Iterable[AssetsDefinition | AssetSpec | AssetChecksDefinition],
     run_config: Any = None,
     instance: ArcoInstance | None = None,
     resources: Mapping[str, Any] | None = None,
@@ -300,7 +382,7 @@ def materialize_to_memory(
             f"materialize_to_memory keeps every value in memory, but resources bind IO "
             f"manager(s) {', '.join(bound)}; remove them, or use materialize()"
         )
-    definitions = Definitions(assets=list(assets), resources=resources)
+    definitions = _definitions(assets, resources)
     keys = {
         output.io_manager_key
         for definition in definitions.assets_defs_by_node.values()
@@ -392,4 +474,22 @@ def execute_job_in_process(
         if error is not None:
             raise error
         raise ArcoError(f"run {run_id} failed: {outcome.first_failure.error}")
+    if raise_on_error and outcome.failed_blocking_checks:
+        # As Dagster: a failed blocking ERROR check fails the run and raises; other failed
+        # checks are results, read with get_asset_check_evaluations().
+        raise AssetCheckFailedError(
+            f"run {run_id}: {blocking_checks_error(outcome.failed_blocking_checks).message}"
+        )
     return result
+
+
+def _definitions(
+    items: Iterable[AssetsDefinition | AssetSpec | AssetChecksDefinition],
+    resources: Mapping[str, Any],
+) -> Definitions:
+    listed = list(items)
+    return Definitions(
+        assets=[item for item in listed if not isinstance(item, AssetChecksDefinition)],
+        asset_checks=[item for item in listed if isinstance(item, AssetChecksDefinition)],
+        resources=resources,
+    )

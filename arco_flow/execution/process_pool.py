@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from arco_flow.core.errors import DefinitionError, ExecutionError
 from arco_flow.core.events import (
+    AssetCheckEvaluated,
     AssetMaterialized,
     AssetObserved,
     ErrorInfo,
@@ -612,7 +613,7 @@ def _task_ids(data: Any) -> tuple[str, str, int]:
     return str(run_id), str(task_id), int(attempt)
 
 
-_WORKER_EVENTS = (TaskStarted, AssetMaterialized, AssetObserved, LogRecorded)
+_WORKER_EVENTS = (TaskStarted, AssetMaterialized, AssetObserved, AssetCheckEvaluated, LogRecorded)
 
 
 def _is_own(event: Event, worker: _Worker) -> bool:

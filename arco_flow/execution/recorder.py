@@ -3,15 +3,20 @@
 It gives each event its idempotency key, batches events into one append per step of the
 coordinator, and holds an attempt's materializations back until the attempt's outcome is
 recorded, so that both land in one transaction: after a crash, an attempt is either
-recorded whole (its outputs count) or not at all (it runs again), never half.
+recorded whole (its outputs count) or not at all (it runs again), never half. Check
+evaluations are held the same way; one that does not name the materialization it
+checked gets the latest one of its asset and partition: of this run when the run
+materialized it, else the store's (a check run alone).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from arco_flow.core.events import (
+    AssetCheckEvaluated,
     AssetMaterialized,
     AssetObserved,
     Event,
@@ -24,8 +29,12 @@ from arco_flow.core.events import (
     TaskSucceeded,
     idempotency_key,
 )
+from arco_flow.core.keys import AssetKey
 
-__all__ = ["EventSink", "RunRecorder"]
+__all__ = ["EventSink", "MaterializationLookup", "RunRecorder"]
+
+MaterializationLookup = Callable[[AssetKey, str | None], tuple[str, int] | None]
+"""(asset key, partition key) -> (run id, event id) of its latest materialization."""
 
 
 class EventSink(Protocol):
@@ -35,8 +44,15 @@ class EventSink(Protocol):
         """Appends `events` in one transaction and returns their records."""
 
 
-_HELD = (AssetMaterialized, AssetObserved)
-_COUNTED = (AssetMaterialized, AssetObserved, LogRecorded, RunResumed, RunCancelRequested)
+_HELD = (AssetMaterialized, AssetObserved, AssetCheckEvaluated)
+_COUNTED = (
+    AssetMaterialized,
+    AssetObserved,
+    AssetCheckEvaluated,
+    LogRecorded,
+    RunResumed,
+    RunCancelRequested,
+)
 
 
 class RunRecorder:
@@ -46,6 +62,8 @@ class RunRecorder:
         sink: where events go.
         on_record: sees every record once appended (progress displays).
         actor: who the events are attributed to.
+        latest_materialization: (asset key, partition key) -> (run id, event id) of the
+            latest stored materialization, for checks that run without their asset.
     """
 
     def __init__(
@@ -54,7 +72,10 @@ class RunRecorder:
         *,
         on_record: Callable[[EventRecord], None] | None = None,
         actor: str = "engine",
+        latest_materialization: MaterializationLookup | None = None,
     ) -> None:
+        self._lookup = latest_materialization
+        self._materialized: dict[tuple[AssetKey, str | None], tuple[str, int]] = {}
         self._sink = sink
         self._on_record = on_record
         self._actor = actor
@@ -65,6 +86,8 @@ class RunRecorder:
 
     def record(self, event: Event) -> None:
         """Queues `event`; materializations wait for their attempt's outcome."""
+        if isinstance(event, AssetCheckEvaluated) and event.target_run_id is None:
+            event = self._with_target(event)
         new = NewEvent(event=event, idempotency_key=self._key(event), actor=self._actor)
         task_id = getattr(event, "task_id", None)
         if isinstance(event, _HELD):
@@ -83,9 +106,23 @@ class RunRecorder:
             return
         batch, self._pending = self._pending, []
         records = self._sink.append(batch)
+        for record in records:
+            if isinstance(record.event, AssetMaterialized):
+                found = record.event
+                where = (found.asset_key, found.partition_key)
+                self._materialized[where] = (found.run_id, record.event_id)
         if self._on_record is not None:
             for record in records:
                 self._on_record(record)
+
+    def _with_target(self, event: AssetCheckEvaluated) -> AssetCheckEvaluated:
+        where = (event.asset_key, event.partition_key)
+        target = self._materialized.get(where)
+        if target is None and self._lookup is not None:
+            target = self._lookup(*where)
+        if target is None:
+            return event
+        return replace(event, target_run_id=target[0], target_event_id=target[1])
 
     def _key(self, event: Event) -> str:
         if not isinstance(event, _COUNTED):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import ArcoError, ExecutionError
 from arco_flow.core.events import Event, EventRecord, RunStarted
-from arco_flow.core.keys import AssetKey
-from arco_flow.core.plan import Plan, PlanPartition, plan_from_data
+from arco_flow.core.keys import AssetCheckKey, AssetKey
+from arco_flow.core.plan import Plan, PlanPartition, Task, plan_from_data
 from arco_flow.core.run_state import TaskStatus, restore_run_state
 from arco_flow.execution.coordinator import RunOutcome
 from arco_flow.execution.launcher import (
@@ -321,18 +321,18 @@ def reexecute_run(
     definitions = loader(parent.code_location)
     job = definitions.resolve_job_def(parent.job_name)
     plan = plan_from_data(parent.plan)
-    keys: set[AssetKey] | str
+    keys: list[AssetKey | AssetCheckKey] | str
     if from_failure:
         done = {
             task.task_id
             for task in instance.get_tasks(run_id)
             if task.status is TaskStatus.SUCCEEDED
         }
-        keys = {k for task in plan.tasks if task.task_id not in done for k in task.asset_keys}
+        keys = _task_keys(task for task in plan.tasks if task.task_id not in done)
         if not keys:
             raise ArcoError(f"every task of run {run_id} succeeded; nothing to re-execute")
     elif task_id is not None:
-        keys = set(plan.task(task_id).asset_keys)
+        keys = _task_keys([plan.task(task_id)])
     else:
         assert selection is not None
         keys = selection
@@ -342,7 +342,7 @@ def reexecute_run(
         code_location=parent.code_location,
         executor=chosen_executor,
         run_config=parent.run_config,
-        asset_selection=sorted(keys) if isinstance(keys, set) else keys,
+        asset_selection=keys,
         max_concurrent=max_concurrent or parent.max_concurrent,
         tags=parent.tags,
         parent_run_id=run_id,
@@ -350,6 +350,14 @@ def reexecute_run(
         on_record=on_record,
         **_partition_arguments(plan.partition, parent.tags),
     )
+
+
+def _task_keys(tasks: Iterable[Task]) -> list[AssetKey | AssetCheckKey]:
+    """The assets and the standalone checks of `tasks`, as a launch selection (sorted)."""
+    listed = list(tasks)
+    assets = sorted({key for task in listed for key in task.asset_keys})
+    checks = sorted({key for task in listed if not task.asset_keys for key in task.check_keys})
+    return [*assets, *checks]
 
 
 def _partition_arguments(

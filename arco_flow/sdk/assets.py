@@ -14,7 +14,7 @@ from typing import Any
 
 from arco_flow.core.backfill_policy import BackfillPolicy
 from arco_flow.core.errors import DefinitionError
-from arco_flow.core.keys import AssetKey
+from arco_flow.core.keys import AssetCheckKey, AssetKey
 from arco_flow.core.manifest import DEFAULT_GROUP, ManifestAsset
 from arco_flow.core.retry import RetryPolicy
 from arco_flow.sdk.asset_spec import EMPTY_MAPPING, AssetSpec
@@ -170,6 +170,11 @@ class AssetsDefinition:
     def keys(self) -> set[AssetKey]:
         """Every key this definition materializes."""
         return set(self._spec_index())
+
+    @property
+    def check_keys(self) -> set[AssetCheckKey]:
+        """The keys of the checks evaluated in this body (`check_specs=`)."""
+        return {spec.key for spec in self.check_specs}
 
     @property
     def keys_by_output_name(self) -> dict[str, AssetKey]:

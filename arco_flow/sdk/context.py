@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import DefinitionError, ExecutionError
-from arco_flow.core.keys import AssetKey
+from arco_flow.core.keys import AssetCheckKey, AssetKey
 from arco_flow.sdk.partition_scope import PartitionScope, subset_key_range, subset_time_window
 from arco_flow.sdk.resource_map import Resources
 
@@ -114,8 +114,10 @@ class AssetExecutionContext:
         partitions_def: Any = None,
         partition_scope: PartitionScope | None = None,
         input_partitions: Mapping[str, PartitionsSubset] | None = None,
+        selected_asset_check_keys: Iterable[AssetCheckKey] = (),
     ) -> None:
         self._run_id = run_id
+        self._selected_checks = frozenset(selected_asset_check_keys)
         self._node_name = node_name
         self._asset_keys = tuple(asset_keys)
         self._selected = (
@@ -198,6 +200,11 @@ class AssetExecutionContext:
     def selected_asset_keys(self) -> frozenset[AssetKey]:
         """The keys this run materializes (a subset for a subsettable multi-asset)."""
         return self._selected
+
+    @property
+    def selected_asset_check_keys(self) -> frozenset[AssetCheckKey]:
+        """The asset checks this attempt evaluates (Dagster's name)."""
+        return self._selected_checks
 
     @property
     def selected_output_names(self) -> frozenset[str]:

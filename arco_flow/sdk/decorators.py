@@ -31,10 +31,11 @@ from arco_flow.sdk.assets import (
     InputBinding,
     OutputBinding,
 )
+from arco_flow.sdk.checks import AssetCheckSpec
 from arco_flow.sdk.context import AssetExecutionContext
 from arco_flow.sdk.results import MaterializeResult
 
-__all__ = ["asset", "multi_asset"]
+__all__ = ["analyze_body", "asset", "multi_asset"]
 
 _CONTEXT_NAMES = frozenset({"context", "_context", "ctx"})
 _NO_PARAMETERS = BodySignature()
@@ -64,7 +65,8 @@ def _loaded_class(module: str, name: str) -> type[Any] | None:
     return getattr(loaded, name, None) if loaded is not None else None
 
 
-def _analyze_body(fn: Callable[..., Any], where: str) -> BodySignature:
+def analyze_body(fn: Callable[..., Any], where: str) -> BodySignature:
+    """How each parameter of `fn` is filled in (context, config, resources, inputs)."""
     code = fn.__code__
     if code.co_flags & 0x0C:  # *args or **kwargs
         raise DefinitionError(
@@ -295,7 +297,7 @@ def asset(
         node_name = "__".join(asset_key)
         if "-" in node_name or "." in node_name:
             node_name = node_name.replace("-", "_").replace(".", "_")
-        signature = _analyze_body(fn, where)
+        signature = analyze_body(fn, where)
         inputs = _bind_inputs(signature, ins, where)
         _check_backfill_policy(backfill_policy, partitions_def is not None, where)
         all_deps: list[Any] = [
@@ -341,7 +343,7 @@ def asset(
             op_tags=op_tags,
             partitions_def=partitions_def,
             backfill_policy=backfill_policy,
-            check_specs=check_specs or (),
+            check_specs=_check_specs(check_specs, {asset_key}, where),
             timeout_s=timeout_s,
         )
 
@@ -410,7 +412,7 @@ def multi_asset(
         where = f"multi_asset {node_name!r}"
         if (outs is None) == (specs is None):
             raise DefinitionError(f"{where}: pass outs= or specs=, exactly one of them")
-        signature = _analyze_body(fn, where)
+        signature = analyze_body(fn, where)
         inputs = _bind_inputs(signature, ins, where)
         shared: list[AssetDep] = [
             AssetDep(b.key, partition_mapping=b.partition_mapping) for b in inputs
@@ -498,11 +500,39 @@ def multi_asset(
             op_tags=op_tags,
             partitions_def=partitions_def,
             backfill_policy=backfill_policy,
-            check_specs=check_specs or (),
+            check_specs=_check_specs(check_specs, {s.key for s in asset_specs}, where),
             timeout_s=timeout_s,
         )
 
     return decorate
+
+
+def _check_specs(
+    specs: Sequence[Any] | None, keys: set[AssetKey], where: str
+) -> tuple[AssetCheckSpec, ...]:
+    """The `check_specs=` of an asset body: each on one of its assets, each name once."""
+    if not specs:
+        return ()
+    seen: set[tuple[AssetKey, str]] = set()
+    for spec in specs:
+        if not isinstance(spec, AssetCheckSpec):
+            raise DefinitionError(
+                f"{where}: check_specs holds {spec!r}; pass AssetCheckSpec(name, asset=...)"
+            )
+        if spec.asset_key not in keys:
+            own = ", ".join(sorted(k.to_user_string() for k in keys))
+            raise DefinitionError(
+                f"{where}: check spec {spec.name!r} targets asset "
+                f"{spec.asset_key.to_user_string()!r}, which this body does not materialize "
+                f"({own}); set asset= to one of them, or declare the check with @asset_check"
+            )
+        if (spec.asset_key, spec.name) in seen:
+            raise DefinitionError(
+                f"{where}: check {spec.asset_key.to_user_string()}:{spec.name} is declared "
+                "twice in check_specs; give each check its own name"
+            )
+        seen.add((spec.asset_key, spec.name))
+    return tuple(specs)
 
 
 def _check_backfill_policy(policy: Any, partitioned: bool, where: str) -> None:

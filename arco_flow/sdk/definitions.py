@@ -3,7 +3,8 @@
 Building a `Definitions` only stores what it is given. The manifest and the asset graph
 are built on first use and cached; `validate()` checks everything and reports every
 problem at once (unknown dependencies, cycles, duplicate keys, missing resources, jobs
-selecting unknown assets).
+selecting unknown assets, checks of unknown assets, duplicate checks, check bodies whose
+parameters bind to nothing).
 """
 
 from __future__ import annotations
@@ -21,14 +22,18 @@ from arco_flow.core.errors import (
 )
 from arco_flow.core.gc_pause import gc_paused
 from arco_flow.core.graph import AssetGraph
-from arco_flow.core.keys import AssetKey
-from arco_flow.core.manifest import Manifest, ManifestAsset, ManifestJob
+from arco_flow.core.keys import AssetCheckKey, AssetKey
+from arco_flow.core.manifest import Manifest, ManifestAsset, ManifestCheck, ManifestJob
 from arco_flow.core.selection import AssetSelection
 from arco_flow.sdk.asset_spec import AssetSpec, coerce_dep_keys
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from arco_flow.sdk.checks import AssetChecksDefinition, AssetCheckSpec
 from arco_flow.sdk.jobs import IMPLICIT_JOB_NAME, JobDefinition, UnresolvedAssetJobDefinition
 
-__all__ = ["Definitions"]
+__all__ = ["Definitions", "NodeDefinition", "resolve_asset_selection", "resolve_check_selection"]
+
+NodeDefinition = AssetsDefinition | AssetChecksDefinition
+"""What a compute node runs: an asset body, or a standalone check body."""
 
 
 class Definitions:
@@ -66,13 +71,19 @@ class Definitions:
         self.resources: dict[str, Any] = dict(resources or {})
         self.executor = executor
         self.loggers = dict(loggers or {})
-        self.asset_checks = tuple(asset_checks or ())
+        self.asset_checks: tuple[AssetChecksDefinition, ...] = tuple(asset_checks or ())
         self.metadata = dict(metadata or {})
         for item in self.assets:
             if not isinstance(item, AssetsDefinition | AssetSpec):
                 raise DefinitionError(
                     f"Definitions(assets=...) got {item!r}, which is not an asset: pass "
                     "functions decorated with @asset or @multi_asset, or AssetSpecs"
+                )
+        for check in self.asset_checks:
+            if not isinstance(check, AssetChecksDefinition):
+                raise DefinitionError(
+                    f"Definitions(asset_checks=...) got {check!r}, which is not an asset "
+                    "check: pass functions decorated with @asset_check or @multi_asset_check"
                 )
 
     @staticmethod
@@ -158,10 +169,85 @@ class Definitions:
         assets, problems = self._manifest_assets
         if problems:
             return None, problems
+        checks, _ = self._manifest_checks
         try:
-            return AssetGraph.from_assets(assets), []
+            return AssetGraph.from_assets(assets, checks), []
         except DefinitionError as error:
             return None, str(error).split("\n")
+
+    @cached_property
+    def _manifest_checks(self) -> tuple[list[ManifestCheck], list[str]]:
+        """Every check whose asset is defined, and the problems of the others."""
+        assets, _ = self._manifest_assets
+        node_of = {asset.key: asset.node for asset in assets}
+        asset_nodes = set(node_of.values())
+        problems: list[str] = []
+        checks: list[ManifestCheck] = []
+        seen: dict[AssetCheckKey, str] = {}
+        check_nodes: dict[str, AssetChecksDefinition] = {}
+        sources: list[tuple[str, AssetCheckSpec, str]] = [
+            (item.node_name, spec, f"asset {item.node_name!r}")
+            for item in self._assets_defs
+            for spec in item.check_specs
+        ]
+        for definition in self.asset_checks:
+            problems.extend(definition.definition_problems)
+            node = definition.node_name
+            other = check_nodes.get(node)
+            clash = other is not None and other is not definition
+            if (
+                clash and other is not None and not (other.check_keys & definition.check_keys)
+            ) or node in asset_nodes:
+                # (Two definitions of the same check are reported below, as a duplicate.)
+                problems.append(
+                    f"asset check node {node!r} has the name of another compute node; give "
+                    "the check another name= (or the multi_asset_check another name=)"
+                )
+            check_nodes[node] = definition
+            sources.extend((node, spec, f"asset check {node!r}") for spec in definition.specs)
+        for node, spec, where in sources:
+            key = spec.key
+            shown = key.to_user_string()
+            if spec.asset_key not in node_of:
+                guess = did_you_mean(
+                    spec.asset_key.to_user_string(), (k.to_user_string() for k in node_of)
+                )
+                problems.append(
+                    f"asset check {shown!r} ({where}) targets asset "
+                    f"{spec.asset_key.to_user_string()!r}, which is not defined.{guess} Fix "
+                    "asset=, or add the asset to Definitions(assets=[...])"
+                )
+                continue
+            if key in seen:
+                problems.append(
+                    f"asset check {shown!r} is defined twice ({seen[key]} and {where}); give "
+                    "one of them another name"
+                )
+                continue
+            seen[key] = where
+            for dep in spec.additional_deps:
+                if dep not in node_of:
+                    guess = did_you_mean(
+                        dep.to_user_string(), (k.to_user_string() for k in node_of)
+                    )
+                    problems.append(
+                        f"asset check {shown!r} reads asset {dep.to_user_string()!r}, which is "
+                        f"not defined.{guess} Fix additional_ins/additional_deps, or define it"
+                    )
+            checks.append(
+                ManifestCheck(
+                    asset_key=spec.asset_key,
+                    name=spec.name,
+                    node=node,
+                    blocking=spec.blocking,
+                    description=spec.description,
+                    additional_deps=tuple(
+                        sorted((d for d in spec.additional_deps if d in node_of), key=_path)
+                    ),
+                )
+            )
+        checks.sort(key=lambda check: (check.asset_key.path, check.name))
+        return checks, problems
 
     def resolve_asset_graph(self) -> AssetGraph:
         """The validated asset graph.
@@ -204,11 +290,29 @@ class Definitions:
         """Compute node name -> the definition (what a worker looks tasks up by)."""
         return {item.node_name: item for item in self._assets_defs}
 
+    @cached_property
+    def checks_defs_by_node(self) -> dict[str, AssetChecksDefinition]:
+        """Check node name -> the standalone check definition."""
+        return {item.node_name: item for item in self.asset_checks}
+
+    @cached_property
+    def nodes_by_name(self) -> dict[str, NodeDefinition]:
+        """Every compute node a task may run: asset nodes and standalone check nodes."""
+        return {**self.checks_defs_by_node, **self.assets_defs_by_node}
+
+    def resolve_all_asset_check_keys(self) -> list[AssetCheckKey]:
+        """Every asset check key, sorted."""
+        return sorted(self.resolve_asset_graph().asset_check_keys)
+
     # -- jobs -----------------------------------------------------------------------
 
     def _resolve_job_keys(self, job: UnresolvedAssetJobDefinition) -> frozenset[AssetKey]:
         graph = self.resolve_asset_graph()
         return frozenset(resolve_asset_selection(job.selection, graph))
+
+    def _resolve_job_checks(self, job: UnresolvedAssetJobDefinition) -> frozenset[AssetCheckKey]:
+        graph = self.resolve_asset_graph()
+        return frozenset(resolve_check_selection(job.selection, graph))
 
     def resolve_job_def(self, name: str) -> JobDefinition:
         """The job called `name`, bound to these definitions.
@@ -220,7 +324,9 @@ class Definitions:
             return self.resolve_implicit_global_asset_job_def()
         for job in self.jobs:
             if job.name == name:
-                return JobDefinition(self, job, self._resolve_job_keys(job))
+                return JobDefinition(
+                    self, job, self._resolve_job_keys(job), self._resolve_job_checks(job)
+                )
         names = [job.name for job in self.jobs]
         raise NotFoundError(
             f"no job named {name!r}.{did_you_mean(name, names)} Jobs: {', '.join(names) or 'none'}"
@@ -235,7 +341,7 @@ class Definitions:
         job = UnresolvedAssetJobDefinition(name=IMPLICIT_JOB_NAME)
         graph = self.resolve_asset_graph()
         keys = frozenset(asset.key for asset in graph.assets if asset.is_executable)
-        return JobDefinition(self, job, keys)
+        return JobDefinition(self, job, keys, graph.asset_check_keys)
 
     def get_implicit_global_asset_job_def(self) -> JobDefinition:
         """Dagster's older name for `resolve_implicit_global_asset_job_def`."""
@@ -267,6 +373,7 @@ class Definitions:
         """Every problem with these definitions, as messages; empty when valid."""
         graph, problems = self._graph_or_problems
         problems = list(problems)
+        problems.extend(self._manifest_checks[1])
         problems.extend(self._resource_problems())
         job_names: set[str] = set()
         for job in self.jobs:
@@ -276,6 +383,7 @@ class Definitions:
             try:
                 if graph is not None:
                     resolve_asset_selection(job.selection, graph)
+                    resolve_check_selection(job.selection, graph)
                 elif isinstance(job.selection, str):
                     AssetSelection.from_string(job.selection)  # its syntax, at least
             except ArcoError as error:
@@ -285,14 +393,18 @@ class Definitions:
     def _resource_problems(self) -> list[str]:
         problems = []
         available = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
-        for item in self._assets_defs:
+        nodes: list[tuple[str, NodeDefinition]] = [
+            *(("asset", item) for item in self._assets_defs),
+            *(("asset check", item) for item in self.asset_checks),
+        ]
+        for what, item in nodes:
             needed = item.needed_resource_keys
             if needed <= available:
                 continue
             for key in sorted(needed - available):
                 guess = did_you_mean(key, available)
                 problems.append(
-                    f"asset {item.node_name!r} requires resource {key!r}, which is not "
+                    f"{what} {item.node_name!r} requires resource {key!r}, which is not "
                     f"provided.{guess} Add it: Definitions(resources={{{key!r}: ...}})"
                 )
         return problems
@@ -315,6 +427,7 @@ class Definitions:
         )
         return Manifest(
             assets=graph.assets,
+            checks=graph.checks,
             jobs=jobs,
             resources=_resources_data(self.resources) if self.resources else {},
         )
@@ -337,12 +450,46 @@ def resolve_asset_selection(selection: Any, graph: AssetGraph) -> set[AssetKey]:
     if isinstance(selection, str):
         return AssetSelection.from_string(selection).resolve(graph)
     if isinstance(selection, Sequence | set | frozenset):
-        keys = coerce_dep_keys(selection)
+        keys = coerce_dep_keys(item for item in selection if not _is_check_item(item))
         return AssetSelection.assets(*keys).resolve(graph)
     raise DefinitionError(
         f"selection {selection!r} is not a selection: use an AssetSelection, a string such "
         "as 'group:sales', or a list of assets or keys"
     )
+
+
+def resolve_check_selection(selection: Any, graph: AssetGraph) -> set[AssetCheckKey]:
+    """Resolves a job or launch selection to asset check keys, as Dagster does.
+
+    None selects every check; a selection string or `AssetSelection` picks the checks of
+    its assets (and the checks it names); a list selects the checks of its assets and
+    the check definitions or `AssetCheckKey`s in it.
+    """
+    if not graph.checks:
+        return set()
+    if selection is None:
+        return set(graph.asset_check_keys)
+    if isinstance(selection, AssetSelection):
+        return selection.resolve_checks(graph)
+    if isinstance(selection, str):
+        return AssetSelection.from_string(selection).resolve_checks(graph)
+    if isinstance(selection, Sequence | set | frozenset):
+        checks = [item for item in selection if _is_check_item(item)]
+        assets = [item for item in selection if not _is_check_item(item)]
+        chosen = AssetSelection.assets(*coerce_dep_keys(assets)).resolve_checks(graph)
+        return chosen | AssetSelection.checks(*checks).resolve_checks(graph)
+    raise DefinitionError(
+        f"selection {selection!r} is not a selection: use an AssetSelection, a string such "
+        "as 'group:sales', or a list of assets, checks or keys"
+    )
+
+
+def _is_check_item(item: Any) -> bool:
+    return isinstance(item, AssetCheckKey | AssetChecksDefinition)
+
+
+def _path(key: AssetKey) -> tuple[str, ...]:
+    return key.path
 
 
 def _resources_data(resources: Mapping[str, Any]) -> dict[str, Any]:

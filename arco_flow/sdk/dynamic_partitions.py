@@ -134,9 +134,23 @@ def dynamic_names_by_node(
     Nodes that use none are left out, so an empty result means no snapshot is needed.
     """
     by_node = definitions.assets_defs_by_node
+    checks = definitions.checks_defs_by_node
     found: dict[str, tuple[str, ...]] = {}
     for node in nodes:
-        names = _node_names(definitions, by_node[node])
+        check = checks.get(node)
+        if check is not None:
+            # A check runs for the partitions of the assets it checks.
+            names = tuple(
+                sorted(
+                    {
+                        name
+                        for key in check.asset_keys
+                        for name in _node_names(definitions, definitions.get_assets_def(key))
+                    }
+                )
+            )
+        else:
+            names = _node_names(definitions, by_node[node])
         if names:
             found[node] = names
     return found

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import DefinitionError
-from arco_flow.core.keys import AssetKey, is_valid_name
+from arco_flow.core.keys import AssetCheckKey, AssetKey, is_valid_name
 from arco_flow.core.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -85,10 +85,13 @@ class JobDefinition:
         definitions: Definitions,
         job: UnresolvedAssetJobDefinition,
         asset_keys: frozenset[AssetKey],
+        check_keys: frozenset[AssetCheckKey] = frozenset(),
     ) -> None:
         self._definitions = definitions
         self._job = job
         self.asset_keys = asset_keys
+        self.check_keys = check_keys
+        """The asset checks the job evaluates (by default those of its assets)."""
 
     @property
     def name(self) -> str:

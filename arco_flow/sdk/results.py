@@ -7,7 +7,7 @@ Values with Dagster's names and semantics. `Output` carries a value to the IO ma
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -63,7 +63,7 @@ class MaterializeResult:
 
     asset_key: CoercibleToAssetKey | None = None
     metadata: Mapping[str, Any] | None = None
-    check_results: tuple[Any, ...] = ()
+    check_results: Sequence[Any] = ()
     data_version: DataVersion | None = None
     tags: Mapping[str, str] | None = None
     value: Any = field(default=None)

@@ -27,12 +27,13 @@ from arco_flow.core.events import (
     RunCancelRequested,
     idempotency_key,
 )
-from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
+from arco_flow.core.keys import AssetCheckKey, AssetKey, CoercibleToAssetKey
 from arco_flow.core.partitions import PartitionsDefinition
 from arco_flow.storage.memory_store import MemoryEventStore
 from arco_flow.storage.partition_status import AssetPartitionStatus
 from arco_flow.storage.protocols import Storage
 from arco_flow.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetRecord,
     BackfillRecord,
     MaterializationRecord,
@@ -250,6 +251,70 @@ class ArcoInstance:
     def get_asset_keys(self) -> list[AssetKey]:
         """Every asset key the instance has a record of."""
         return [record.asset_key for record in self.get_asset_records()]
+
+    # -- asset checks ---------------------------------------------------------------
+
+    def get_latest_asset_check_evaluations(
+        self, asset_key: CoercibleToAssetKey | None = None, *, per_partition: bool = False
+    ) -> list[AssetCheckEvaluationRecord]:
+        """The newest evaluation of every check in the store, by asset key and check name.
+
+        Args:
+            asset_key: Only the checks of this asset.
+            per_partition: One evaluation per partition of each check (then by partition
+                key too); else one per check, the newest over all its partitions.
+        """
+        key = AssetKey.from_coercible(asset_key) if asset_key is not None else None
+        return self.storage.latest_check_evaluations(
+            key,
+            per_partition=per_partition,
+            tenant_id=self.tenant_id,
+            workspace_id=self.workspace_id,
+        )
+
+    def get_latest_asset_check_evaluation_record(
+        self, check_key: AssetCheckKey, *, partition_key: str | None = None
+    ) -> AssetCheckEvaluationRecord | None:
+        """The newest evaluation of one check (of one partition, if given), or None."""
+        found = self.get_asset_check_execution_history(
+            check_key, limit=1, partition_key=partition_key
+        )
+        return found[0] if found else None
+
+    def get_asset_check_execution_history(
+        self,
+        check_key: AssetCheckKey,
+        limit: int | None = None,
+        cursor: int | None = None,
+        *,
+        partition_key: str | None = None,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """Evaluations of one check, newest first (Dagster's name).
+
+        Args:
+            check_key: The check.
+            limit: At most this many; all when None.
+            cursor: The event id of the last evaluation of the previous page; returns
+                older ones only.
+            partition_key: Only this partition's evaluations.
+        """
+        return self.storage.check_evaluation_history(
+            check_key.asset_key,
+            check_key.name,
+            partition_key=partition_key,
+            before_event_id=cursor,
+            limit=limit,
+            tenant_id=self.tenant_id,
+            workspace_id=self.workspace_id,
+        )
+
+    def get_run_asset_check_evaluations(self, run_id: str) -> list[AssetCheckEvaluationRecord]:
+        """The check evaluations a run recorded, in order.
+
+        Raises:
+            NotFoundError: no such run; the message suggests a close id.
+        """
+        return self.storage.run_check_evaluations(run_id, **self._scope())
 
     # -- partitions -----------------------------------------------------------------
 

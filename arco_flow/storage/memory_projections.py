@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from arco_flow.core.events import EventRecord
+from arco_flow.storage.check_projection import CheckRowKey
 from arco_flow.storage.projector import (
     AssetRowKey,
     FailureKey,
@@ -17,7 +18,11 @@ from arco_flow.storage.projector import (
     TaskKey,
     project,
 )
-from arco_flow.storage.records import MaterializationRecord, ObservationRecord
+from arco_flow.storage.records import (
+    AssetCheckEvaluationRecord,
+    MaterializationRecord,
+    ObservationRecord,
+)
 from arco_flow.storage.rows import TableRows, projection_rows
 
 __all__ = ["DynamicPartitionsKey", "InMemoryProjections", "Scope"]
@@ -47,6 +52,10 @@ class InMemoryProjections:
         self.dynamic_partitions: dict[DynamicPartitionsKey, dict[str, tuple[int, int]]] = {}
         """Each dynamic definition's keys, in the order they were added, with their
         (event id, index in event) positions; a dict keeps insertion order."""
+        self.check_evaluations: dict[CheckRowKey, list[AssetCheckEvaluationRecord]] = {}
+        """Each check's evaluations, oldest first."""
+        self.check_evaluations_by_run: dict[RunKey, list[AssetCheckEvaluationRecord]] = {}
+        """Each run's check evaluations, oldest first."""
 
     def apply(self, records: Sequence[EventRecord]) -> None:
         """Projects new `records` (in event id order) and updates the indexes."""
@@ -82,6 +91,12 @@ class InMemoryProjections:
             self.observations.setdefault(
                 (observation.tenant_id, observation.workspace_id, observation.asset_key), []
             ).append(observation)
+        for evaluation in changes.check_evaluations:
+            scope = (evaluation.tenant_id, evaluation.workspace_id)
+            check = (*scope, evaluation.asset_key, evaluation.check_name)
+            self.check_evaluations.setdefault(check, []).append(evaluation)
+            run = (*scope, evaluation.run_id)
+            self.check_evaluations_by_run.setdefault(run, []).append(evaluation)
 
     def rows(self) -> TableRows:
         """Every projection row, in the shape the SQL tables hold them."""
@@ -90,4 +105,5 @@ class InMemoryProjections:
             (item for history in self.materializations.values() for item in history),
             (item for history in self.observations.values() for item in history),
             self.dynamic_partitions,
+            (item for history in self.check_evaluations.values() for item in history),
         )

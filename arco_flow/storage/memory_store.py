@@ -36,6 +36,7 @@ from arco_flow.storage.projector import AssetRowKey, planned_partition
 from arco_flow.storage.protocols import Clock
 from arco_flow.storage.query_rules import (
     asset_sort_key,
+    check_sort_key,
     cursor_not_found,
     partitions_stream,
     run_matches,
@@ -45,6 +46,7 @@ from arco_flow.storage.query_rules import (
 )
 from arco_flow.storage.records import (
     ACTIVE_RUN_STATUSES,
+    AssetCheckEvaluationRecord,
     AssetRecord,
     BackfillRecord,
     MaterializationRecord,
@@ -370,6 +372,73 @@ class MemoryEventStore:
             tenant_id=summary.tenant_id,
             workspace_id=summary.workspace_id,
         )
+
+    # CheckStorage
+
+    def latest_check_evaluations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        check_name: str | None = None,
+        per_partition: bool = False,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """See `CheckStorage.latest_check_evaluations`."""
+        with self._lock:
+            found = [
+                evaluation
+                for (tenant, workspace, key, name, _), evaluation in (
+                    self._projections.state.latest_checks.items()
+                )
+                if tenant == tenant_id
+                and workspace == workspace_id
+                and (asset_key is None or key == asset_key)
+                and (check_name is None or name == check_name)
+            ]
+        if not per_partition:
+            newest: dict[tuple[AssetKey, str], AssetCheckEvaluationRecord] = {}
+            for evaluation in found:
+                check = (evaluation.asset_key, evaluation.check_name)
+                kept = newest.get(check)
+                if kept is None or kept.event_id < evaluation.event_id:
+                    newest[check] = evaluation
+            found = list(newest.values())
+        return sorted(found, key=check_sort_key)
+
+    def check_evaluation_history(
+        self,
+        asset_key: AssetKey,
+        check_name: str,
+        *,
+        partition_key: str | None = None,
+        before_event_id: int | None = None,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """See `CheckStorage.check_evaluation_history`."""
+        check = (tenant_id, workspace_id, asset_key, check_name)
+        history = self._projections.check_evaluations.get(check, [])
+        matching = (
+            record
+            for record in reversed(history)
+            if (partition_key is None or record.partition_key == partition_key)
+            and (before_event_id is None or record.event_id < before_event_id)
+        )
+        return list(islice(matching, limit))
+
+    def run_check_evaluations(
+        self,
+        run_id: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """See `CheckStorage.run_check_evaluations`."""
+        self._check_run_known(run_id, tenant_id, workspace_id)
+        run_key = (tenant_id, workspace_id, run_id)
+        return list(self._projections.check_evaluations_by_run.get(run_key, ()))
 
     # PartitionStorage
 

@@ -21,6 +21,8 @@ Rules worth knowing:
   the same task replaces it. A run with no `RunStarted` or no partition records none.
 - Dynamic partition changes are kept as ordered operations (insert a key where missing,
   delete a key): applying them needs no row, so a million keys cost no load.
+- A check's evaluation adds a history row and supersedes the latest evaluation of its
+  check's partition (`check_projection`); it reads no row.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any, TypeAlias
 
 from arco_flow.core.events import (
     BACKFILL_EVENT_TYPES,
+    AssetCheckEvaluated,
     AssetMaterialized,
     AssetObserved,
     DynamicPartitionsAdded,
@@ -52,8 +55,14 @@ from arco_flow.core.events import (
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
 from arco_flow.storage.backfill_projection import apply_backfill_event
+from arco_flow.storage.check_projection import (
+    CheckPartitionKey,
+    check_evaluation,
+    check_partition_key,
+)
 from arco_flow.storage.partition_status import PartitionFailure
 from arco_flow.storage.records import (
+    AssetCheckEvaluationRecord,
     BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
@@ -131,6 +140,8 @@ class ProjectionState:
     failures: dict[FailureKey, PartitionFailure] = field(default_factory=dict)
     """Final task failures over partitions; written, never read, by the projector."""
     backfills: dict[BackfillKey, BackfillRecord] = field(default_factory=dict)
+    latest_checks: dict[CheckPartitionKey, AssetCheckEvaluationRecord] = field(default_factory=dict)
+    """The newest evaluation of each check's partition; written, never read, by the projector."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,6 +174,8 @@ class ProjectionChanges:
     dynamic_partitions: list[DynamicPartitionsChange] = field(default_factory=list)
     """In log order: a backend applies them in this order."""
     backfills: set[BackfillKey] = field(default_factory=set)
+    check_evaluations: list[AssetCheckEvaluationRecord] = field(default_factory=list)
+    latest_checks: set[CheckPartitionKey] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +261,12 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
             _materialized(state, changes, record, event)
         case AssetObserved():
             _observed(state, changes, record, event)
+        case AssetCheckEvaluated():
+            evaluation = check_evaluation(record, event)
+            changes.check_evaluations.append(evaluation)
+            latest_key = check_partition_key(evaluation)
+            state.latest_checks[latest_key] = evaluation
+            changes.latest_checks.add(latest_key)
         case RunStarted():
             _run_started(state, changes, record, event)
         case LogRecorded():

@@ -1,4 +1,4 @@
-"""The storage protocols: the event log, the run and asset queries, projection upkeep.
+"""The storage protocols: the event log, the run, asset and check queries, projection upkeep.
 
 Pure declarations. Every backend (memory, SQLite, later Postgres) implements all of them and
 passes one conformance suite (``tests/integration/storage``). Every method is scoped to one
@@ -15,6 +15,7 @@ from arco_flow.core.keys import AssetKey
 from arco_flow.core.partitions import KeySpace
 from arco_flow.storage.partition_status import AssetPartitionStatus
 from arco_flow.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetRecord,
     BackfillRecord,
     MaterializationRecord,
@@ -28,6 +29,7 @@ from arco_flow.storage.rows import TableRows
 __all__ = [
     "AssetStorage",
     "BackfillStorage",
+    "CheckStorage",
     "Clock",
     "EventStore",
     "PartitionStorage",
@@ -340,10 +342,74 @@ class BackfillStorage(Protocol):
         ...
 
 
+class CheckStorage(Protocol):
+    """Queries over the asset check evaluations projections (history and latest)."""
+
+    def latest_check_evaluations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        check_name: str | None = None,
+        per_partition: bool = False,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """The newest evaluation of each check, by asset key, check name and partition.
+
+        Args:
+            asset_key: Only the checks of this asset; every asset's when None.
+            check_name: Only the checks of this name.
+            per_partition: One evaluation per partition of each check (the unpartitioned
+                ones have the partition None); else one per check, over all partitions.
+            tenant_id: The tenant of the checks.
+            workspace_id: The workspace of the checks.
+        """
+        ...
+
+    def check_evaluation_history(
+        self,
+        asset_key: AssetKey,
+        check_name: str,
+        *,
+        partition_key: str | None = None,
+        before_event_id: int | None = None,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """Evaluations of one check, newest first.
+
+        Args:
+            asset_key: The asset the check checks.
+            check_name: The check's name.
+            partition_key: Only this partition's; every partition's when None.
+            before_event_id: Only those older than this event (a page cursor).
+            limit: At most this many.
+            tenant_id: The tenant of the check.
+            workspace_id: The workspace of the check.
+        """
+        ...
+
+    def run_check_evaluations(
+        self,
+        run_id: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """The check evaluations a run recorded, in the order it recorded them.
+
+        Raises:
+            NotFoundError: The run has no record and no event.
+        """
+        ...
+
+
 class Storage(
     EventStore,
     RunStorage,
     AssetStorage,
+    CheckStorage,
     PartitionStorage,
     BackfillStorage,
     ProjectionMaintenance,

@@ -1,4 +1,4 @@
-"""Rules every backend's queries share: run filters, task order, not-found messages.
+"""Rules every backend's queries share: run filters, orders, not-found messages.
 
 Pure. Backends that answer queries in Python (memory) use these directly; SQL backends
 express the same rules in SQL, and the conformance suite checks that they agree.
@@ -9,10 +9,17 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from arco_flow.core.errors import NotFoundError, did_you_mean
-from arco_flow.storage.records import AssetRecord, RunRecord, RunsFilter, TaskRecord
+from arco_flow.storage.records import (
+    AssetCheckEvaluationRecord,
+    AssetRecord,
+    RunRecord,
+    RunsFilter,
+    TaskRecord,
+)
 
 __all__ = [
     "asset_sort_key",
+    "check_sort_key",
     "cursor_not_found",
     "partitions_stream",
     "run_stream",
@@ -62,6 +69,11 @@ def task_sort_key(task: TaskRecord) -> tuple[bool, int, str]:
 def asset_sort_key(record: AssetRecord) -> str:
     """Asset records list by the user string of their key (as SQL text sorts, bytewise)."""
     return record.asset_key.to_user_string()
+
+
+def check_sort_key(record: AssetCheckEvaluationRecord) -> tuple[str, str, str]:
+    """Latest check evaluations list by asset key user string, check name, then partition."""
+    return (record.asset_key.to_user_string(), record.check_name, record.partition_key or "")
 
 
 def run_not_found(

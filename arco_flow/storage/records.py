@@ -1,4 +1,4 @@
-"""What the projections hold and the queries return: runs, tasks, materializations, assets.
+"""What the projections hold and the queries return: runs, tasks, assets, checks, backfills.
 
 Pure values. Each record is one row of a projection (DESIGN.md §3), derived from the event
 log and rebuilt from it; none is ever written except by applying events.
@@ -16,9 +16,10 @@ from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
 
 __all__ = [
-    "BackfillRecord",
     "ACTIVE_RUN_STATUSES",
+    "AssetCheckEvaluationRecord",
     "AssetRecord",
+    "BackfillRecord",
     "MaterializationRecord",
     "ObservationRecord",
     "RunRecord",
@@ -165,6 +166,34 @@ class ObservationRecord:
     partition_key: str | None = None
     data_version: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    tenant_id: str = DEFAULT_TENANT
+    workspace_id: str = DEFAULT_WORKSPACE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetCheckEvaluationRecord:
+    """One `AssetCheckEvaluated` event, as the history of its check holds it."""
+
+    event_id: int
+    asset_key: AssetKey
+    check_name: str
+    run_id: str
+    task_id: str
+    timestamp: float
+    """When the evaluation was appended, in seconds since the epoch."""
+    passed: bool
+    severity: str = "ERROR"
+    """``ERROR`` or ``WARN``: how bad a failure is."""
+    blocking: bool = False
+    """Whether a failure (of severity ``ERROR``) stops the asset's downstream."""
+    partition_key: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Metadata values in their data form (see `arco_flow.sdk.metadata`)."""
+    description: str | None = None
+    target_run_id: str | None = None
+    """The run of the materialization the check looked at (None: it had none)."""
+    target_event_id: int | None = None
+    """The event of the materialization the check looked at (None: it had none)."""
     tenant_id: str = DEFAULT_TENANT
     workspace_id: str = DEFAULT_WORKSPACE
 

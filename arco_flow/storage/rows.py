@@ -17,6 +17,7 @@ from arco_flow.core.errors import CanonicalJsonError
 from arco_flow.core.events import ErrorInfo, EventRecord, event_from_data, event_to_data
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
+from arco_flow.storage.check_projection import CheckPartitionKey
 from arco_flow.storage.partition_status import PartitionFailure
 from arco_flow.storage.projector import (
     AssetSummary,
@@ -25,6 +26,7 @@ from arco_flow.storage.projector import (
     RunAssetKey,
 )
 from arco_flow.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetRecord,
     BackfillRecord,
     MaterializationRecord,
@@ -46,11 +48,14 @@ __all__ = [
     "asset_summary_from_row",
     "backfill_from_row",
     "backfill_row",
+    "check_evaluation_from_row",
+    "check_evaluation_row",
     "dynamic_partition_rows",
     "failure_row",
     "event_from_row",
     "event_row",
     "keyed_rows",
+    "latest_check_row",
     "latest_row",
     "materialization_from_row",
     "materialization_row",
@@ -85,6 +90,14 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "partition_failures": ("tenant_id", "workspace_id", "asset_key", "run_id", "task_id"),
     "dynamic_partitions": ("tenant_id", "workspace_id", "partitions_def_name", "partition_key"),
     "backfills": ("tenant_id", "workspace_id", "backfill_id"),
+    "asset_check_evaluations": ("event_id",),
+    "latest_asset_check_evaluations": (
+        "tenant_id",
+        "workspace_id",
+        "asset_key",
+        "check_name",
+        "partition_key",
+    ),
 }
 """The projection tables (everything but the event log) and their primary keys."""
 
@@ -471,6 +484,63 @@ def backfill_from_row(row: Mapping[Any, Any]) -> BackfillRecord:
     )
 
 
+def check_evaluation_row(record: AssetCheckEvaluationRecord) -> Row:
+    """The asset_check_evaluations-table row of `record`."""
+    return {
+        "event_id": record.event_id,
+        "tenant_id": record.tenant_id,
+        "workspace_id": record.workspace_id,
+        "asset_key": record.asset_key.to_user_string(),
+        "check_name": record.check_name,
+        "partition_key": record.partition_key or NO_PARTITION,
+        "run_id": record.run_id,
+        "task_id": record.task_id,
+        "timestamp": record.timestamp,
+        "passed": record.passed,
+        "severity": record.severity,
+        "blocking": record.blocking,
+        "metadata": _json(dict(record.metadata)),
+        "description": record.description,
+        "target_run_id": record.target_run_id,
+        "target_event_id": record.target_event_id,
+    }
+
+
+def check_evaluation_from_row(row: Mapping[Any, Any]) -> AssetCheckEvaluationRecord:
+    """Inverse of `check_evaluation_row`."""
+    return AssetCheckEvaluationRecord(
+        event_id=row["event_id"],
+        asset_key=asset_key_from_column(row["asset_key"]),
+        check_name=row["check_name"],
+        run_id=row["run_id"],
+        task_id=row["task_id"],
+        timestamp=row["timestamp"],
+        passed=bool(row["passed"]),
+        severity=row["severity"],
+        blocking=bool(row["blocking"]),
+        partition_key=partition_from_column(row["partition_key"]),
+        metadata=loads(row["metadata"]),
+        description=row["description"],
+        target_run_id=row["target_run_id"],
+        target_event_id=row["target_event_id"],
+        tenant_id=row["tenant_id"],
+        workspace_id=row["workspace_id"],
+    )
+
+
+def latest_check_row(key: CheckPartitionKey, record: AssetCheckEvaluationRecord) -> Row:
+    """The latest_asset_check_evaluations-table row pointing a check's partition at `record`."""
+    tenant, workspace, asset_key, check_name, partition_key = key
+    return {
+        "tenant_id": tenant,
+        "workspace_id": workspace,
+        "asset_key": asset_key.to_user_string(),
+        "check_name": check_name,
+        "partition_key": partition_key or NO_PARTITION,
+        "event_id": record.event_id,
+    }
+
+
 def dynamic_partition_rows(
     tenant_id: str,
     workspace_id: str,
@@ -503,6 +573,7 @@ def projection_rows(
     materializations: Iterable[MaterializationRecord],
     observations: Iterable[ObservationRecord],
     dynamic_partitions: Mapping[tuple[str, str, str], Mapping[str, tuple[int, int]]] | None = None,
+    check_evaluations: Iterable[AssetCheckEvaluationRecord] = (),
 ) -> TableRows:
     """Every projection row that a complete `state`, histories and key lists stand for."""
     tables: dict[str, list[Row]] = {
@@ -518,6 +589,10 @@ def projection_rows(
         "asset_records": [asset_row(record) for record in state.assets.values()],
         "partition_failures": [failure_row(failure) for failure in state.failures.values()],
         "backfills": [backfill_row(backfill) for backfill in state.backfills.values()],
+        "asset_check_evaluations": [check_evaluation_row(item) for item in check_evaluations],
+        "latest_asset_check_evaluations": [
+            latest_check_row(key, record) for key, record in state.latest_checks.items()
+        ],
         "dynamic_partitions": [
             row
             for (tenant, workspace, name), positions in (dynamic_partitions or {}).items()

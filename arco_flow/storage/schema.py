@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Double,
     ForeignKey,
@@ -23,10 +24,12 @@ from sqlalchemy import (
 
 __all__ = [
     "SCHEMA_VERSION_TABLE",
+    "asset_check_evaluations",
     "asset_records",
     "backfills",
     "dynamic_partitions",
     "events",
+    "latest_asset_check_evaluations",
     "latest_materializations",
     "materializations",
     "metadata",
@@ -276,3 +279,54 @@ backfills = Table(
     Index("ix_backfills_created", "tenant_id", "workspace_id", "created_event_id"),
 )
 """Each backfill's summary (see `backfill_projection`); its stream holds the detail."""
+
+asset_check_evaluations = Table(
+    "asset_check_evaluations",
+    metadata,
+    Column("event_id", BigInteger, ForeignKey("events.event_id"), primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("workspace_id", String, nullable=False),
+    Column("asset_key", String, nullable=False),
+    Column("check_name", String, nullable=False),
+    Column("partition_key", String, nullable=False),
+    Column("run_id", String, nullable=False),
+    Column("task_id", String, nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("severity", String, nullable=False),
+    Column("blocking", Boolean, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("description", Text),
+    Column("target_run_id", String),
+    Column("target_event_id", BigInteger),
+    Index(
+        "ix_asset_check_evaluations_check",
+        "tenant_id",
+        "workspace_id",
+        "asset_key",
+        "check_name",
+        "event_id",
+    ),
+    Index(
+        "ix_asset_check_evaluations_partition",
+        "tenant_id",
+        "workspace_id",
+        "asset_key",
+        "check_name",
+        "partition_key",
+        "event_id",
+    ),
+    Index("ix_asset_check_evaluations_run", "tenant_id", "workspace_id", "run_id", "event_id"),
+)
+"""Every evaluation of every asset check, one row per `AssetCheckEvaluated`."""
+
+latest_asset_check_evaluations = Table(
+    "latest_asset_check_evaluations",
+    metadata,
+    *_scope(),
+    Column("asset_key", String, primary_key=True),
+    Column("check_name", String, primary_key=True),
+    Column("partition_key", String, primary_key=True),
+    Column("event_id", BigInteger, ForeignKey("events.event_id"), nullable=False),
+)
+"""The newest evaluation of each check's partition (``""``: unpartitioned)."""

@@ -51,8 +51,10 @@ from arco_flow.storage.rows import (
     asset_summary_from_row,
     backfill_from_row,
     backfill_row,
+    check_evaluation_row,
     failure_row,
     keyed_rows,
+    latest_check_row,
     latest_row,
     materialization_from_row,
     materialization_row,
@@ -126,6 +128,8 @@ class SqlProjections:
         self._upsert_assets = bulk(_upsert(insert, schema.asset_records))
         self._upsert_failures = bulk(_upsert(insert, schema.partition_failures))
         self._upsert_backfills = bulk(_upsert(insert, schema.backfills))
+        self._insert_check_evaluations = bulk(schema.asset_check_evaluations.insert())
+        self._upsert_latest_checks = bulk(_upsert(insert, schema.latest_asset_check_evaluations))
         cache = schema.materialized_partitions_cache
         keep_newer = insert(cache)
         self._upsert_cache = bulk(
@@ -210,6 +214,13 @@ class SqlProjections:
         if changes.backfills:
             rows = [backfill_row(state.backfills[key]) for key in changes.backfills]
             self._upsert_backfills.execute(connection, rows)
+        if changes.check_evaluations:
+            rows = [check_evaluation_row(item) for item in changes.check_evaluations]
+            self._insert_check_evaluations.execute(connection, rows)
+        if changes.latest_checks:
+            latest = state.latest_checks
+            rows = [latest_check_row(key, latest[key]) for key in changes.latest_checks]
+            self._upsert_latest_checks.execute(connection, rows)
         for change in changes.dynamic_partitions:
             self._persist_dynamic_partitions(connection, change)
 

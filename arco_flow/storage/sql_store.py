@@ -23,6 +23,7 @@ from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.partitions import KeySpace
 from arco_flow.storage import schema
+from arco_flow.storage import sql_check_queries as check_queries
 from arco_flow.storage import sql_queries as queries
 from arco_flow.storage.memory_projections import InMemoryProjections
 from arco_flow.storage.migrator import upgrade_schema
@@ -38,6 +39,7 @@ from arco_flow.storage.projector import project, required_rows
 from arco_flow.storage.protocols import Clock
 from arco_flow.storage.query_rules import cursor_not_found, run_not_found, run_stream
 from arco_flow.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetRecord,
     BackfillRecord,
     MaterializationRecord,
@@ -370,6 +372,64 @@ class SqlEventStore:
         """See `AssetStorage.asset_records`."""
         with transaction(self._engine, write=False) as connection:
             return queries.asset_records(connection, tenant_id, workspace_id, asset_keys)
+
+    # CheckStorage
+
+    def latest_check_evaluations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        check_name: str | None = None,
+        per_partition: bool = False,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """See `CheckStorage.latest_check_evaluations`."""
+        with transaction(self._engine, write=False) as connection:
+            return check_queries.latest_check_evaluations(
+                connection,
+                tenant_id,
+                workspace_id,
+                asset_key=asset_key,
+                check_name=check_name,
+                per_partition=per_partition,
+            )
+
+    def check_evaluation_history(
+        self,
+        asset_key: AssetKey,
+        check_name: str,
+        *,
+        partition_key: str | None = None,
+        before_event_id: int | None = None,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """See `CheckStorage.check_evaluation_history`."""
+        with transaction(self._engine, write=False) as connection:
+            return check_queries.check_evaluation_history(
+                connection,
+                tenant_id,
+                workspace_id,
+                asset_key,
+                check_name,
+                partition_key=partition_key,
+                before_event_id=before_event_id,
+                limit=limit,
+            )
+
+    def run_check_evaluations(
+        self,
+        run_id: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """See `CheckStorage.run_check_evaluations`."""
+        with transaction(self._engine, write=False) as connection:
+            self._check_run_known(connection, run_id, tenant_id, workspace_id)
+            return check_queries.run_check_evaluations(connection, tenant_id, workspace_id, run_id)
 
     # BackfillStorage
 

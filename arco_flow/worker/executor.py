@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import ArcoError, DefinitionError, ExecutionError
 from arco_flow.core.events import (
+    AssetCheckEvaluated,
     AssetMaterialized,
     ErrorInfo,
     Event,
@@ -24,10 +25,19 @@ from arco_flow.core.events import (
     TaskStarted,
     TaskUsage,
 )
-from arco_flow.core.keys import AssetKey
+from arco_flow.core.keys import AssetCheckKey, AssetKey
 from arco_flow.core.messages import TaskOutcome, TaskRequest
 from arco_flow.core.plan import PlanPartition
 from arco_flow.sdk.assets import AssetsDefinition, InputBinding, OutputBinding
+from arco_flow.sdk.checks import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    resolve_check_results,
+    results_of,
+)
 from arco_flow.sdk.config import resolve_op_config
 from arco_flow.sdk.context import AssetExecutionContext
 from arco_flow.sdk.definitions import Definitions
@@ -84,6 +94,7 @@ class WorkerSession:
         self.instance = instance
         self._dynamic = dynamic_partitions or DynamicPartitionsSnapshot()
         self._by_node = definitions.assets_defs_by_node
+        self._checks_by_node = definitions.checks_defs_by_node
         self._output_by_key = {
             output.key: (definition, output)
             for definition in self._by_node.values()
@@ -99,6 +110,15 @@ class WorkerSession:
                 f"the code location has no compute node {node!r}; was it renamed since "
                 "the run was planned? Re-plan the run."
             ) from None
+
+    def checks_def(self, node: str) -> AssetChecksDefinition | None:
+        """The standalone check definition of compute node `node`; None for an asset node."""
+        return self._checks_by_node.get(node)
+
+    def partitions_def_of(self, key: AssetKey) -> Any:
+        """The partitions definition of asset `key` (None: unpartitioned or external)."""
+        found = self._output_by_key.get(key)
+        return found[0].specs_by_key[key].partitions_def if found is not None else None
 
     def io_manager(self, key: str) -> IOManager:
         """The IO manager bound to resource key `key`."""
@@ -208,10 +228,19 @@ def execute_task(request: TaskRequest, session: WorkerSession, emit: Emit) -> Ta
     started_cpu = time.process_time()
     emit(TaskStarted(run_id=request.run_id, task_id=request.task_id, attempt=request.attempt))
     try:
-        _run_body(request, session, emit)
+        checks = session.checks_def(request.node)
+        if checks is not None:
+            blocked = _run_check_body(request, session, checks, emit)
+        else:
+            blocked = _run_body(request, session, emit)
     except Exception as error:  # noqa: BLE001  # any failure of user code becomes an event
         return _failed(request, error, _usage(started_wall, started_cpu))
-    return TaskOutcome(request=request, succeeded=True, usage=_usage(started_wall, started_cpu))
+    return TaskOutcome(
+        request=request,
+        succeeded=True,
+        usage=_usage(started_wall, started_cpu),
+        failed_blocking_checks=tuple(key.to_user_string() for key in blocked),
+    )
 
 
 def _usage(started_wall: float, started_cpu: float) -> TaskUsage:
@@ -247,7 +276,8 @@ def _failed(request: TaskRequest, error: Exception, usage: TaskUsage) -> TaskOut
     )
 
 
-def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
+def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> list[AssetCheckKey]:
+    """Runs an asset body; returns the blocking checks that failed in it."""
     definition = session.assets_def(request.node)
     signature = definition.signature
     run_id, task_id = request.run_id, request.task_id
@@ -288,6 +318,7 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
         input_partitions={
             name: subset for name, subset in input_subsets.items() if subset is not None
         },
+        selected_asset_check_keys=_selected_checks(request),
     )
     kwargs: dict[str, Any] = {}
     if signature.context_param is not None:
@@ -315,13 +346,130 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> None:
     assert definition.compute_fn is not None  # external assets are never planned
     returned = definition.compute_fn(**kwargs)
     selected = set(request.asset_keys)
-    event_keys: Sequence[str | None] | None = None
-    for produced in _collect_outputs(definition, returned, context, selected):
-        if event_keys is None:
-            # Listed once per task: every output of a range run covers the same keys.
-            event_keys = scope.keys() if scope is not None else (None,)
+    event_keys: Sequence[str | None] = scope.keys() if scope is not None else (None,)
+    check_results: list[Any] = []
+    for produced in _collect_outputs(definition, returned, context, selected, check_results):
         store = (request, session, definition, context, scope, event_keys)
         _store_output(*store, produced, needed, emit)
+    specs: Sequence[AssetCheckSpec] = definition.check_specs
+    if not specs:
+        if check_results:
+            raise DefinitionError(
+                f"asset {definition.node_name!r} produced an AssetCheckResult but declares no "
+                "checks; declare them with @asset(check_specs=[AssetCheckSpec(...)])"
+            )
+        return []
+    pairs = resolve_check_results(
+        specs, context.selected_asset_check_keys, check_results, f"asset {definition.node_name!r}"
+    )
+    return _emit_evaluations(request, pairs, event_keys, request.run_id, emit)
+
+
+def _selected_checks(request: TaskRequest) -> list[AssetCheckKey]:
+    return [AssetCheckKey.from_user_string(name) for name in request.check_names]
+
+
+def _emit_evaluations(
+    request: TaskRequest,
+    pairs: Sequence[tuple[AssetCheckSpec, AssetCheckResult]],
+    event_keys: Sequence[str | None],
+    target_run_id: str | None,
+    emit: Emit,
+) -> list[AssetCheckKey]:
+    """Emits one evaluation per result (and partition); returns the failed blocking checks."""
+    blocked: list[AssetCheckKey] = []
+    for spec, result in pairs:
+        try:
+            metadata = (
+                metadata_to_data(normalize_metadata(result.metadata)) if result.metadata else {}
+            )
+        except ArcoError as error:
+            raise DefinitionError(
+                f"metadata of asset check {spec.key.to_user_string()!r}: {error}"
+            ) from error
+        for partition_key in event_keys:
+            emit(
+                AssetCheckEvaluated(
+                    run_id=request.run_id,
+                    task_id=request.task_id,
+                    asset_key=spec.asset_key,
+                    check_name=spec.name,
+                    passed=result.passed,
+                    severity=result.severity.value,
+                    blocking=spec.blocking,
+                    partition_key=partition_key,
+                    metadata=metadata,
+                    description=result.description or spec.description,
+                    target_run_id=target_run_id,
+                )
+            )
+        if spec.blocking and not result.passed and result.severity is AssetCheckSeverity.ERROR:
+            blocked.append(spec.key)
+    return blocked
+
+
+def _run_check_body(
+    request: TaskRequest, session: WorkerSession, definition: AssetChecksDefinition, emit: Emit
+) -> list[AssetCheckKey]:
+    """Runs a standalone check body; returns the blocking checks that failed in it."""
+    signature = definition.signature
+    run_id, task_id = request.run_id, request.task_id
+    selected = _selected_checks(request) or [spec.key for spec in definition.specs]
+    chosen = set(selected)
+    specs = [spec for spec in definition.specs if spec.key in chosen]
+
+    def log_sink(level: str, message: str) -> None:
+        emit(LogRecorded(run_id=run_id, task_id=task_id, level=level, message=message))
+
+    config = resolve_op_config(
+        node_name=definition.node_name,
+        config_type=signature.config_type,
+        config_schema=definition.config_schema,
+        run_config=request.run_config,
+    )
+    resources = session.resources
+    needed = {key: resources[key] for key in definition.required_resource_keys if key in resources}
+    checked = sorted({spec.asset_key for spec in specs}, key=lambda key: key.path)
+    own_def = next((d for d in map(session.partitions_def_of, checked) if d is not None), None)
+    scope = _partition_scope(request.partition, own_def, session.dynamic_partitions(request))
+    context = AssetCheckExecutionContext(
+        check_specs=specs,
+        run_id=run_id,
+        node_name=definition.node_name,
+        asset_keys=checked,
+        op_config=config,
+        resources=needed,
+        log_sink=log_sink,
+        retry_number=request.attempt - 1,
+        job_name=request.job_name,
+        run_tags=request.tags,
+        instance=session.instance,
+        partitions_def=own_def,
+        partition_scope=scope,
+    )
+    kwargs: dict[str, Any] = {}
+    if signature.context_param is not None:
+        kwargs[signature.context_param] = context
+    if signature.config_param is not None:
+        kwargs[signature.config_param] = config
+    for parameter, resource_key in signature.resource_params.items():
+        kwargs[parameter] = resources[resource_key]
+    event_keys: Sequence[str | None] = scope.keys() if scope is not None else (None,)
+    for binding in definition.inputs:
+        output_name, manager_key = session.upstream_output(binding.key)
+        manager = session.io_manager(binding.input_manager_key or manager_key)
+        loading = (manager, binding, output_name, run_id, needed, context)
+        if scope is None or session.partitions_def_of(binding.key) is None:
+            kwargs[binding.name] = _load_input(*loading, None)
+        elif len(event_keys) == 1:
+            kwargs[binding.name] = _load_input(*loading, event_keys[0])
+        else:
+            keys = [key for key in event_keys if key is not None]
+            kwargs[binding.name] = {key: _load_input(*loading, key) for key in keys}
+    returned = definition.compute_fn(**kwargs)
+    where = f"asset check {definition.node_name!r}"
+    pairs = resolve_check_results(definition.specs, chosen, results_of(returned), where)
+    return _emit_evaluations(request, pairs, event_keys, None, emit)
 
 
 def _partition_scope(
@@ -384,12 +532,20 @@ def _collect_outputs(
     returned: Any,
     context: AssetExecutionContext,
     selected: set[AssetKey],
+    check_results: list[Any],
 ) -> Iterator[_Produced]:
+    """The outputs the body produced; its `AssetCheckResult`s go to `check_results`."""
     outputs = [o for o in definition.outputs if o.key in selected]
     by_name = {o.name: o for o in definition.outputs}
     by_key = {o.key: o for o in definition.outputs}
     if inspect.isgenerator(returned):
         items = list(returned)
+        check_results.extend(item for item in items if isinstance(item, AssetCheckResult))
+        items = [item for item in items if not isinstance(item, AssetCheckResult)]
+    elif isinstance(returned, AssetCheckResult) and definition.check_specs:
+        # Only check results: the body stored its data itself (Dagster allows this).
+        check_results.append(returned)
+        items = [None] if len(definition.outputs) == 1 else []
     elif len(definition.outputs) == 1:
         items = [returned]
     elif isinstance(returned, tuple) and len(returned) == len(outputs):
@@ -425,6 +581,7 @@ def _collect_outputs(
                 item.data_version.value if item.data_version else None,
             )
         elif isinstance(item, MaterializeResult):
+            check_results.extend(item.check_results)
             key = item.resolved_asset_key
             if key is None and not single:
                 raise DefinitionError(

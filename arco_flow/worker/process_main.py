@@ -141,6 +141,7 @@ def outcome_to_data(outcome: TaskOutcome) -> dict[str, Any]:
             if usage is None
             else {"wall_s": usage.wall_s, "cpu_s": usage.cpu_s, "peak_rss_mb": usage.peak_rss_mb}
         ),
+        "failed_blocking_checks": list(outcome.failed_blocking_checks),
     }
 
 
@@ -154,6 +155,9 @@ def outcome_from_data(data: Mapping[str, Any], request: TaskRequest) -> TaskOutc
         allow_retries=bool(data.get("allow_retries", True)),
         retry_requested=(int(retry[0]), float(retry[1])) if retry else None,
         usage=TaskUsage(**usage) if usage else None,
+        failed_blocking_checks=tuple(
+            str(key) for key in data.get("failed_blocking_checks", ()) if isinstance(key, str)
+        ),
     )
 
 
@@ -166,7 +170,7 @@ def in_memory_io_manager_problems(
     a task in another worker process could never load them. Returns one message per
     (node, IO manager key) that uses one; empty when there is none.
     """
-    by_node = definitions.assets_defs_by_node
+    by_node = definitions.nodes_by_name
     output_managers = {
         output.key: output.io_manager_key
         for definition in by_node.values()
@@ -520,8 +524,8 @@ def canceled_outcome(request: TaskRequest, when: str, usage: TaskUsage | None) -
 
 
 def _required_resources(definitions: Definitions) -> dict[str, list[str]]:
-    """Resource key -> the compute nodes that need it, over every executable asset."""
-    by_node = definitions.assets_defs_by_node
+    """Resource key -> the compute nodes that need it, over every executable node."""
+    by_node = definitions.nodes_by_name
     output_managers = {
         output.key: output.io_manager_key
         for definition in by_node.values()

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine
 
 from arco_flow.core.errors import StoreError
 from arco_flow.core.events import (
+    AssetCheckEvaluated,
     AssetMaterialized,
     AssetObserved,
     ErrorInfo,
@@ -213,6 +214,26 @@ _event = st.one_of(
         st.sampled_from(_KEYS),
     ),
     st.builds(lambda r: LogRecorded(run_id=r, task_id=None, level="INFO", message="x"), _run),
+    st.builds(
+        lambda r, t, k, name, passed, p, severity: AssetCheckEvaluated(
+            run_id=r,
+            task_id=t,
+            asset_key=k,
+            check_name=name,
+            passed=passed,
+            severity=severity,
+            blocking=not passed,
+            partition_key=p,
+            metadata={"rows": {"type": "int", "value": 1}},
+        ),
+        _run,
+        _task,
+        st.sampled_from(_KEYS),
+        st.sampled_from(("not_null", "unique")),
+        st.booleans(),
+        st.sampled_from(_PARTITIONS),
+        st.sampled_from(("ERROR", "WARN")),
+    ),
 )
 # Each event with its own key, or a repeat of an earlier key (a duplicate append).
 _items = st.lists(

@@ -1,12 +1,13 @@
 import pytest
 
 from arco_flow.core.errors import CanonicalJsonError
-from arco_flow.core.events import AssetMaterialized, ErrorInfo
+from arco_flow.core.events import AssetCheckEvaluated, AssetMaterialized, ErrorInfo
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
 from arco_flow.storage.placement import place_events
 from arco_flow.storage.projector import AssetSummary, ProjectionState, project
 from arco_flow.storage.records import (
+    AssetCheckEvaluationRecord,
     MaterializationRecord,
     ObservationRecord,
     RunRecord,
@@ -17,8 +18,11 @@ from arco_flow.storage.rows import (
     PRIMARY_KEYS,
     asset_row,
     asset_summary_from_row,
+    check_evaluation_from_row,
+    check_evaluation_row,
     event_from_row,
     event_row,
+    latest_check_row,
     materialization_from_row,
     materialization_row,
     observation_from_row,
@@ -171,3 +175,91 @@ def test_projection_rows_are_keyed_by_each_tables_primary_key():
     assert ("t", "w", "run-1", "team") in tables["run_tags"]
     assert ("t", "w", "a", "") in tables["latest_materializations"]
     assert len(tables["tasks"]) == 4
+
+
+def test_a_check_evaluation_round_trips_with_an_empty_partition_column_when_unpartitioned():
+    evaluation = AssetCheckEvaluationRecord(
+        event_id=9,
+        asset_key=KEY,
+        check_name="not_null",
+        run_id="r1",
+        task_id="orders",
+        timestamp=2.5,
+        passed=False,
+        severity="WARN",
+        blocking=True,
+        metadata={"rows": {"type": "int", "value": 3}, "a": {"type": "text", "value": "x"}},
+        description="nulls found",
+        target_run_id="r0",
+        target_event_id=4,
+        tenant_id="t",
+        workspace_id="w",
+    )
+    row = check_evaluation_row(evaluation)
+    assert row["asset_key"] == "warehouse/orders"
+    assert row["partition_key"] == ""
+    assert row["metadata"] == '{"a":{"type":"text","value":"x"},"rows":{"type":"int","value":3}}'
+    assert check_evaluation_from_row(row) == evaluation
+    partitioned = AssetCheckEvaluationRecord(
+        event_id=10,
+        asset_key=KEY,
+        check_name="not_null",
+        run_id="r1",
+        task_id="orders",
+        timestamp=2.5,
+        passed=True,
+        partition_key="2024-01-01",
+    )
+    assert check_evaluation_from_row(check_evaluation_row(partitioned)) == partitioned
+
+
+def test_the_latest_check_row_points_a_checks_partition_at_its_evaluation():
+    evaluation = AssetCheckEvaluationRecord(
+        event_id=3,
+        asset_key=KEY,
+        check_name="c",
+        run_id="r",
+        task_id="t",
+        timestamp=1.0,
+        passed=True,
+    )
+    assert latest_check_row(("t", "w", KEY, "c", None), evaluation) == {
+        "tenant_id": "t",
+        "workspace_id": "w",
+        "asset_key": "warehouse/orders",
+        "check_name": "c",
+        "partition_key": "",
+        "event_id": 3,
+    }
+
+
+def test_projection_rows_hold_the_check_history_and_latest_tables():
+    state = ProjectionState()
+    events = [
+        AssetCheckEvaluated(
+            run_id="r", task_id="t", asset_key=KEY, check_name="c", passed=ok, partition_key="p"
+        )
+        for ok in (False, True)
+    ]
+    records = place_events(
+        [new(event, ordinal) for ordinal, event in enumerate(events)],
+        stored={},
+        last_event_id=0,
+        stream_heads={},
+        timestamp=1.0,
+        tenant_id="t",
+        workspace_id="w",
+    ).new
+    changes = project(state, records)
+    tables = projection_rows(state, (), (), check_evaluations=changes.check_evaluations)
+    assert sorted(tables["asset_check_evaluations"]) == [(1,), (2,)]
+    assert tables["latest_asset_check_evaluations"] == {
+        ("t", "w", "warehouse/orders", "c", "p"): {
+            "tenant_id": "t",
+            "workspace_id": "w",
+            "asset_key": "warehouse/orders",
+            "check_name": "c",
+            "partition_key": "p",
+            "event_id": 2,
+        }
+    }
