@@ -17,6 +17,7 @@ and the traversal marks tighter than all three)::
     primary   := attribute | ("sinks" | "roots") "(" or_expr ")" | "(" or_expr ")"
     attribute := "key:" value | "key_substring:" value | "group:" value
                | "tag:" value ["=" value] | "owner:" value | "kind:" value | "is:" value
+               | "check:" (value [":" value] | "*")
     value     := WORD | DIGITS | QUOTED | "<null>"
     WORD      := [A-Za-z0-9_*] [A-Za-z0-9_*/.@-]*     (a lone "*" is the all-assets token)
     QUOTED    := '"' (a character but '"' or a backslash | a backslash and any character)* '"'
@@ -35,10 +36,12 @@ when resolved (Dagster silently selects nothing), ``owner:<null>`` selects unown
 (Dagster: nothing), and attributes that need run-time state (``status:``, ``column:`` ...)
 or a workspace (``code_location:``) are rejected when parsing.
 
-Asset checks, as in Dagster 1.13: the string syntax has no check attribute (Dagster's
-parser rejects ``check:`` and ``key:a:b``), so a parsed selection picks the checks of the
-assets it resolves to (`AssetSelection.resolve_checks`); check-only selections
-(`checks_for_assets`, `checks`, `all_asset_checks`, `without_checks`) have no string form.
+Asset checks: an asset attribute picks the checks of the assets it resolves to, as in
+Dagster (`AssetSelection.resolve_checks`). Beyond Dagster (whose parser has no check
+attribute): ``check:orders:no_nulls`` (or quoted, ``check:"raw/orders:no_nulls"``) is one
+check, ``check:"orders:*"`` every check of an asset, ``check:*`` every check; each selects
+checks and no asset, so ``key:orders and not check:*`` is `without_checks()` and
+``key:orders and not check:orders:slow`` drops one check.
 """
 
 from __future__ import annotations
@@ -49,10 +52,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from arco_flow.core.errors import ArcoError, SelectionError, did_you_mean
-from arco_flow.core.keys import AssetKey
+from arco_flow.core.keys import AssetCheckKey, AssetKey
 from arco_flow.core.selection import (
+    AllAssetCheckSelection,
     AllSelection,
     AndAssetSelection,
+    AssetCheckKeysSelection,
+    AssetChecksForAssetKeysSelection,
     AssetSelection,
     DownstreamAssetSelection,
     GroupsAssetSelection,
@@ -95,9 +101,10 @@ _ATTRIBUTE_EXAMPLES = {
     "owner": 'owner:"alice@example.com" or owner:"team:data"',
     "kind": "kind:dbt or kind:<null>",
     "is": "is:external or is:materializable",
+    "check": 'check:orders:no_nulls, check:"raw/orders:no_nulls", check:"orders:*" or check:*',
 }
 _NULL_ATTRIBUTES = frozenset({"group", "owner", "kind"})
-_WILDCARD_ATTRIBUTES = frozenset({"key", "group"})
+_WILDCARD_ATTRIBUTES = frozenset({"key", "group", "check"})
 _NEEDS_STATE = (
     "status",
     "column",
@@ -383,6 +390,8 @@ class _Parser:
         self.position += 2
         value = self.parse_value(name)
         try:
+            if name == "check":
+                return self.parse_check(value)
             if name == "tag":
                 if self.peek().kind != _EQUAL:
                     return AssetSelection.tag(value.text, "", self.include_sources)
@@ -398,6 +407,27 @@ class _Parser:
             return self.build(name, value)
         except SelectionError as error:
             raise _ParseFailure(value.start, str(error), _ATTRIBUTE_EXAMPLES[name]) from error
+
+    def parse_check(self, value: _Token) -> AssetSelection:
+        """``check:*``, ``check:asset:name`` (also quoted) or ``check:"asset:*"``."""
+        text = value.text
+        if value.kind != _QUOTED and self.peek().kind == _COLON:
+            self.position += 1
+            name = self.parse_value("check")
+            text = f"{text}:{name.text}"
+        if value.kind == _STAR or text == "*":
+            return AssetSelection.all_asset_checks()
+        asset, separator, check_name = text.rpartition(":")
+        if not separator or not asset or not check_name:
+            raise SelectionError(
+                f"{text!r} is not an asset check key: write the asset key, ':' and the check's "
+                "name, e.g. check:orders:no_nulls"
+            )
+        if check_name == "*":
+            return AssetSelection.checks_for_assets(_key(asset))
+        if "*" in text:
+            raise SelectionError("a check value takes '*' only as the whole check name")
+        return AssetSelection.checks(AssetCheckKey(_key(asset), check_name))
 
     def parse_value(self, name: str) -> _Token:
         token = self.peek()
@@ -534,6 +564,16 @@ def _format(selection: AssetSelection) -> tuple[int, str]:  # one case per node
             return _BIND_PRIMARY, "kind:" + ("<null>" if kind is None else _quote(kind))
         case IsAttributeAssetSelection(attribute=attribute):
             return _BIND_PRIMARY, f"is:{attribute}"
+        case AllAssetCheckSelection():
+            return _BIND_PRIMARY, "check:*"
+        case AssetCheckKeysSelection(selected_asset_check_keys=check_keys):
+            if not check_keys:
+                return _BIND_NOT, "not *"
+            return _any_of([f"check:{_quote(key.to_user_string())}" for key in check_keys])
+        case AssetChecksForAssetKeysSelection(selected_asset_keys=asset_keys):
+            if not asset_keys:
+                return _BIND_NOT, "not *"
+            return _any_of([f"check:{_quote(key.to_user_string() + ':*')}" for key in asset_keys])
         case OrAssetSelection(operands=operands):
             return _BIND_OR, " or ".join(_operand(part, _BIND_OR) for part in operands)
         case AndAssetSelection(operands=operands):

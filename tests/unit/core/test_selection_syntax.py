@@ -1,8 +1,10 @@
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arco_flow.core.errors import SelectionError
 from arco_flow.core.graph import AssetGraph
+from arco_flow.core.keys import AssetCheckKey
 from arco_flow.core.selection import (
     AssetSelection,
     GroupWildCardAssetSelection,
@@ -297,3 +299,97 @@ def test_a_difference_drops_external_assets_from_its_string_form(small):
     selection = A.assets("ext", "a") - A.assets("a")
     assert selection.resolve(small) == {K("ext")}
     assert A.from_string(selection.to_selection_str()).resolve(small) == set()
+
+
+# -- asset checks in the string syntax (beyond Dagster) -------------------------------
+
+
+def _graph_with_checks() -> AssetGraph:
+    import arco_flow as af
+
+    @af.asset
+    def orders() -> int:
+        return 1
+
+    @af.asset
+    def report(orders: int) -> int:
+        return orders
+
+    def check(asset: object, name: str) -> object:
+        @af.asset_check(asset=asset, name=name)
+        def body() -> af.AssetCheckResult:
+            return af.AssetCheckResult(passed=True)
+
+        return body
+
+    checks = [check(orders, "no_nulls"), check(orders, "slow"), check(report, "fresh")]
+    return af.Definitions(assets=[orders, report], asset_checks=checks).resolve_asset_graph()
+
+
+CHECKED = _graph_with_checks()
+_CHECK_LEAVES = st.one_of(
+    st.sampled_from(["orders", "report"]).map(lambda name: A.assets(name)),
+    st.just(A.all()),
+    st.just(A.all_asset_checks()),
+    st.sampled_from(["orders", "report"]).map(lambda name: A.checks_for_assets(name)),
+    st.sampled_from(["orders:no_nulls", "orders:slow", "report:fresh"]).map(
+        lambda text: A.checks(AssetCheckKey.from_user_string(text))
+    ),
+)
+CHECK_SELECTIONS = st.recursive(
+    _CHECK_LEAVES,
+    lambda children: st.one_of(
+        st.tuples(children, children).map(lambda p: p[0] | p[1]),
+        st.tuples(children, children).map(lambda p: p[0] & p[1]),
+        st.tuples(children, children).map(lambda p: p[0] - p[1]),
+        children.map(lambda s: s.without_checks()),
+    ),
+    max_leaves=6,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "assets", "checks"),
+    [
+        ("check:orders:no_nulls", [], ["orders:no_nulls"]),
+        ('check:"orders:no_nulls"', [], ["orders:no_nulls"]),
+        ("check:*", [], ["orders:no_nulls", "orders:slow", "report:fresh"]),
+        ('check:"orders:*"', [], ["orders:no_nulls", "orders:slow"]),
+        ("check:orders:*", [], ["orders:no_nulls", "orders:slow"]),
+        ("key:orders", ["orders"], ["orders:no_nulls", "orders:slow"]),
+        ("key:orders and not check:*", ["orders"], []),
+        ("key:orders and not check:orders:slow", ["orders"], ["orders:no_nulls"]),
+        ("key:report or check:orders:slow", ["report"], ["orders:slow", "report:fresh"]),
+    ],
+)
+def test_check_keys_in_the_string_syntax(text, assets, checks):
+    selection = A.from_string(text)
+    assert sorted(k.to_user_string() for k in selection.resolve(CHECKED)) == assets
+    assert sorted(k.to_user_string() for k in selection.resolve_checks(CHECKED)) == checks
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("check:orders", "is not an asset check key"),
+        ("check:orders:no*", "only as the whole check name"),
+        ("chek:orders:x", "Did you mean 'check'"),
+    ],
+)
+def test_malformed_check_values_say_how_to_write_them(text, message):
+    with pytest.raises(SelectionError, match=message):
+        A.from_string(text)
+
+
+def test_an_undefined_check_is_named_when_resolving():
+    with pytest.raises(SelectionError, match="no asset check has key 'orders:nope'"):
+        A.from_string("check:orders:nope").resolve_checks(CHECKED)
+
+
+@settings(max_examples=200, deadline=None)
+@given(CHECK_SELECTIONS)
+def test_selections_with_checks_parse_back_from_their_string_form(selection):
+    text = selection.to_selection_str()
+    parsed = A.from_string(text)
+    assert parsed.resolve(CHECKED) == selection.resolve(CHECKED), text
+    assert parsed.resolve_checks(CHECKED) == selection.resolve_checks(CHECKED), text
