@@ -13,10 +13,12 @@ Definition-time checks (no connection to the user's database is opened then):
 - SQLAlchemy: `text()` finds the ``:name`` parameters, which must match `params`. For a
   SQLite URL the query is also prepared (``EXPLAIN``) on a throwaway in-memory SQLite
   database: syntax errors and multiple statements fail; unknown tables and columns do
-  not (they belong to the real database). Other databases (PostgreSQL, ...) check syntax
-  when the check first runs, and the error then names the check.
+  not (they belong to the real database). For other databases (PostgreSQL, MySQL, ...)
+  the query is parsed by sqlglot in that database's dialect: a syntax error, several
+  statements or a statement that returns no rows fail. A database sqlglot has no dialect
+  for checks its syntax when the check first runs, and the error then names the check.
 
-duckdb and SQLAlchemy are imported only when a check of theirs is defined or run.
+duckdb, SQLAlchemy and sqlglot are imported only when a check of theirs is defined or run.
 """
 
 from __future__ import annotations
@@ -166,8 +168,50 @@ def _validate_sqlalchemy(
             f"{where}: params are given but the query has no parameters; bind them with "
             ":name in the query"
         )
-    if parsed_url.get_backend_name() == "sqlite":
+    backend = parsed_url.get_backend_name()
+    if backend == "sqlite":
         _prepare_on_sqlite(where, query, names)
+    elif backend in _SQLGLOT_DIALECTS:
+        _parse_with_sqlglot(where, query, _SQLGLOT_DIALECTS[backend])
+
+
+_SQLGLOT_DIALECTS = {
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "tsql",
+    "oracle": "oracle",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "redshift": "redshift",
+    "trino": "trino",
+    "duckdb": "duckdb",
+}
+"""SQLAlchemy backend names and the sqlglot dialect that parses their queries."""
+
+
+def _parse_with_sqlglot(where: str, query: str, dialect: str) -> None:
+    import sqlglot
+    from sqlglot import expressions
+    from sqlglot.errors import ParseError
+
+    try:
+        statements = [s for s in sqlglot.parse(_normalized(query), read=dialect) if s is not None]
+    except ParseError as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DefinitionError(
+            f"{where}: the query does not parse as {dialect} SQL: {first}"
+        ) from None
+    if len(statements) != 1:
+        raise DefinitionError(
+            f"{where}: the query holds {len(statements)} statements; a check query is one "
+            "SELECT that returns the failing rows"
+        )
+    if not isinstance(statements[0], expressions.Query):
+        raise DefinitionError(
+            f"{where}: the query is a {type(statements[0]).__name__.upper()}, not a SELECT; a "
+            "check query returns the failing rows and changes nothing"
+        )
 
 
 def _prepare_on_sqlite(where: str, query: str, names: set[str]) -> None:

@@ -144,8 +144,35 @@ def test_sqlite_unknown_tables_belong_to_the_real_database():
     build_sql_check("orders", name="ok", query="SELECT * FROM orders", url="sqlite:///x.db")
 
 
-def test_other_databases_check_only_parameters_at_definition_time():
-    build_sql_check("orders", name="ok", query="SELEC whatever", url="postgresql+psycopg://u@h/db")
+PG = "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("query", "match"),
+    [
+        ("SELEC whatever", "not a SELECT"),
+        ("SELECT * FROM orders WHERE", "does not parse as postgres SQL"),
+        ("SELECT 1; SELECT 2", "holds 2 statements"),
+        ("DELETE FROM orders", "is a DELETE, not a SELECT"),
+    ],
+)
+def test_other_databases_parse_the_query_in_their_dialect_at_definition_time(query, match):
+    with pytest.raises(DefinitionError, match=match):
+        build_sql_check("orders", name="bad", query=query, url=PG)
+
+
+def test_a_well_formed_postgres_query_with_bound_parameters_is_accepted():
+    build_sql_check(
+        "orders",
+        name="ok",
+        query="WITH o AS (SELECT * FROM orders) SELECT * FROM o WHERE amount < :low",
+        params={"low": 0},
+        url=PG,
+    )
+
+
+def test_a_database_without_a_dialect_checks_only_parameters_at_definition_time():
+    build_sql_check("orders", name="ok", query="SELEC whatever", url="sybase://u@h/db")
     with pytest.raises(DefinitionError, match="have no value"):
         build_sql_check(
             "orders", name="p", query="SELECT :x", params={}, url="postgresql+psycopg://u@h/db"
