@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         build_last_update_freshness_checks,
         build_time_partition_freshness_checks,
     )
+    from arco_flow.core.automation import AutomationCondition
     from arco_flow.core.partitions import (
         AllPartitionMapping,
         DailyPartitionsDefinition,
@@ -80,6 +81,14 @@ if TYPE_CHECKING:
         materialize,
         materialize_to_memory,
     )
+    from arco_flow.sdk.asset_sensors import (
+        AssetSensorDefinition,
+        MultiAssetSensorDefinition,
+        MultiAssetSensorEvaluationContext,
+        asset_sensor,
+        build_multi_asset_sensor_context,
+        multi_asset_sensor,
+    )
     from arco_flow.sdk.config import (
         Array,
         Bool,
@@ -104,17 +113,50 @@ if TYPE_CHECKING:
         TableRecord,
         TableSchema,
     )
+    from arco_flow.sdk.partitioned_schedules import (
+        build_schedule_from_partitioned_job,
+    )
     from arco_flow.sdk.resources import (
         ConfigurableResource,
         InitResourceContext,
         ResourceParam,
         resource,
     )
+    from arco_flow.sdk.run_requests import (
+        AddDynamicPartitionsRequest,
+        DeleteDynamicPartitionsRequest,
+        RunRequest,
+        SkipReason,
+    )
+    from arco_flow.sdk.run_status_sensors import (
+        RunFailureSensorContext,
+        RunStatusSensorContext,
+        RunStatusSensorDefinition,
+        build_run_status_sensor_context,
+        run_failure_sensor,
+        run_status_sensor,
+    )
+    from arco_flow.sdk.schedules import (
+        DefaultScheduleStatus,
+        ScheduleDefinition,
+        ScheduleEvaluationContext,
+        build_schedule_context,
+        schedule,
+    )
+    from arco_flow.sdk.sensors import (
+        DefaultSensorStatus,
+        SensorDefinition,
+        SensorEvaluationContext,
+        SensorResult,
+        build_sensor_context,
+        sensor,
+    )
     from arco_flow.storage.instance import ArcoInstance
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddDynamicPartitionsRequest",
     "AllPartitionMapping",
     "ArcoError",
     "ArcoInstance",
@@ -133,8 +175,10 @@ __all__ = [
     "AssetKey",
     "AssetOut",
     "AssetSelection",
+    "AssetSensorDefinition",
     "AssetSpec",
     "AssetsDefinition",
+    "AutomationCondition",
     "BackfillPolicy",
     "BackfillPolicyType",
     "Backoff",
@@ -145,9 +189,12 @@ __all__ = [
     "ConfigurableResource",
     "DailyPartitionsDefinition",
     "DataVersion",
+    "DefaultScheduleStatus",
+    "DefaultSensorStatus",
     "DefinitionError",
     "Definitions",
     "DefinitionsValidationError",
+    "DeleteDynamicPartitionsRequest",
     "DimensionPartitionMapping",
     "DynamicPartitionsDefinition",
     "EnvVar",
@@ -171,6 +218,8 @@ __all__ = [
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
+    "MultiAssetSensorDefinition",
+    "MultiAssetSensorEvaluationContext",
     "MultiPartitionKey",
     "MultiPartitionMapping",
     "MultiPartitionsDefinition",
@@ -192,8 +241,18 @@ __all__ = [
     "RetryPolicy",
     "RetryRequested",
     "RunConfig",
+    "RunFailureSensorContext",
+    "RunRequest",
+    "RunStatusSensorContext",
+    "RunStatusSensorDefinition",
+    "ScheduleDefinition",
+    "ScheduleEvaluationContext",
     "SelectionError",
+    "SensorDefinition",
+    "SensorEvaluationContext",
+    "SensorResult",
     "Shape",
+    "SkipReason",
     "StaticPartitionMapping",
     "StaticPartitionsDefinition",
     "String",
@@ -209,27 +268,40 @@ __all__ = [
     "WeeklyPartitionsDefinition",
     "asset",
     "asset_check",
+    "asset_sensor",
     "build_asset_context",
     "build_last_update_freshness_checks",
+    "build_multi_asset_sensor_context",
     "build_plan",
+    "build_run_status_sensor_context",
+    "build_schedule_context",
+    "build_schedule_from_partitioned_job",
+    "build_sensor_context",
     "build_time_partition_freshness_checks",
     "define_asset_job",
     "materialize",
     "materialize_to_memory",
     "multi_asset",
     "multi_asset_check",
+    "multi_asset_sensor",
     "resource",
+    "run_failure_sensor",
+    "run_status_sensor",
+    "schedule",
+    "sensor",
 ]
 
 # Names loaded on first access (PEP 562): the execution layer (so that `import arco_flow`
 # stays within layers 0-1), the pydantic-based config, resources and metadata modules, and
-# the partitions package (so that it stays fast).
+# the partitions package (so that it stays fast), and schedules and sensors (their cron
+# library loads on first use).
 _LAZY_NAMES: dict[str, str] = {
     **dict.fromkeys(
         ("ExecuteInProcessResult", "materialize", "materialize_to_memory"),
         "arco_flow.execution.materialize",
     ),
     "ArcoInstance": "arco_flow.storage.instance",
+    "AutomationCondition": "arco_flow.core.automation",
     **dict.fromkeys(
         (
             "AllPartitionMapping",
@@ -295,6 +367,62 @@ _LAZY_NAMES: dict[str, str] = {
     **dict.fromkeys(
         ("build_last_update_freshness_checks", "build_time_partition_freshness_checks"),
         "arco_flow.checks",
+    ),
+    **dict.fromkeys(
+        (
+            "AssetSensorDefinition",
+            "MultiAssetSensorDefinition",
+            "MultiAssetSensorEvaluationContext",
+            "asset_sensor",
+            "build_multi_asset_sensor_context",
+            "multi_asset_sensor",
+        ),
+        "arco_flow.sdk.asset_sensors",
+    ),
+    **dict.fromkeys(
+        ("build_schedule_from_partitioned_job",),
+        "arco_flow.sdk.partitioned_schedules",
+    ),
+    **dict.fromkeys(
+        (
+            "AddDynamicPartitionsRequest",
+            "DeleteDynamicPartitionsRequest",
+            "RunRequest",
+            "SkipReason",
+        ),
+        "arco_flow.sdk.run_requests",
+    ),
+    **dict.fromkeys(
+        (
+            "RunFailureSensorContext",
+            "RunStatusSensorContext",
+            "RunStatusSensorDefinition",
+            "build_run_status_sensor_context",
+            "run_failure_sensor",
+            "run_status_sensor",
+        ),
+        "arco_flow.sdk.run_status_sensors",
+    ),
+    **dict.fromkeys(
+        (
+            "DefaultScheduleStatus",
+            "ScheduleDefinition",
+            "ScheduleEvaluationContext",
+            "build_schedule_context",
+            "schedule",
+        ),
+        "arco_flow.sdk.schedules",
+    ),
+    **dict.fromkeys(
+        (
+            "DefaultSensorStatus",
+            "SensorDefinition",
+            "SensorEvaluationContext",
+            "SensorResult",
+            "build_sensor_context",
+            "sensor",
+        ),
+        "arco_flow.sdk.sensors",
     ),
 }
 

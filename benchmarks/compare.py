@@ -62,6 +62,10 @@ COUNT_FIELDS = (
     "sel_up_count",
     "materializations",
     "n_assets",
+    "cron_ticks",
+    "schedule_ticks",
+    "sensor_requests_per_eval",
+    "sensor_evals",
 )
 SKIP_FIELDS = ("rep",)
 

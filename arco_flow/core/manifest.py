@@ -63,6 +63,8 @@ class ManifestAsset:
     """The partitions definition in its data form; filled in by the partitions layer."""
     backfill_policy: BackfillPolicy | None = None
     """The asset's own policy; None means the default (`effective_backfill_policy`)."""
+    automation_condition: Mapping[str, Any] | None = None
+    """The automation condition in its data form (`core.automation.condition_to_data`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +144,7 @@ def _asset_json(asset: ManifestAsset) -> str:
         or asset.partitions
         or asset.retry_policy is not None
         or asset.timeout_s is not None
+        or asset.automation_condition is not None
     ):
         return canonical_json(_asset_to_data(asset))
     # Members in canonical (sorted) order, defaults left out as in `_asset_to_data`.
@@ -210,6 +213,8 @@ def _asset_to_data(asset: ManifestAsset) -> dict[str, Any]:
         data["partitions"] = dict(asset.partitions)
     if asset.backfill_policy is not None:
         data["backfill_policy"] = backfill_policy_to_data(asset.backfill_policy)
+    if asset.automation_condition is not None:
+        data["automation_condition"] = dict(asset.automation_condition)
     return data
 
 
@@ -233,6 +238,7 @@ def _asset_from_data(data: Mapping[str, Any]) -> ManifestAsset:
         timeout_s=data.get("timeout_s"),
         partitions=data.get("partitions"),
         backfill_policy=backfill_policy_from_data(backfill) if backfill is not None else None,
+        automation_condition=data.get("automation_condition"),
     )
 
 

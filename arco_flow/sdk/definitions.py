@@ -4,7 +4,8 @@ Building a `Definitions` only stores what it is given. The manifest and the asse
 are built on first use and cached; `validate()` checks everything and reports every
 problem at once (unknown dependencies, cycles, duplicate keys, missing resources, jobs
 selecting unknown assets, checks of unknown assets, duplicate checks, check bodies whose
-parameters bind to nothing).
+parameters bind to nothing, schedules and sensors targeting unknown jobs or sharing a name).
+A schedule or sensor given a job object or an asset selection brings that job along.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from arco_flow.sdk.asset_spec import AssetSpec, coerce_dep_keys
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from arco_flow.sdk.checks import AssetChecksDefinition, AssetCheckSpec
 from arco_flow.sdk.jobs import IMPLICIT_JOB_NAME, JobDefinition, UnresolvedAssetJobDefinition
+from arco_flow.sdk.schedules import ScheduleDefinition
+from arco_flow.sdk.sensors import SensorDefinition
+from arco_flow.sdk.tick_validation import definition_problems, implied_jobs, type_problems
 
 __all__ = ["Definitions", "NodeDefinition", "resolve_asset_selection", "resolve_check_selection"]
 
@@ -42,8 +46,8 @@ class Definitions:
     Args:
         assets: asset definitions, and `AssetSpec`s for external assets.
         asset_checks: asset check definitions.
-        schedules: schedules.
-        sensors: sensors.
+        schedules: schedules (`@schedule`, `ScheduleDefinition`).
+        sensors: sensors (`@sensor`, `@asset_sensor`, `@run_status_sensor` ...).
         jobs: jobs from `define_asset_job`.
         resources: resource key -> resource (a `ConfigurableResource`, an IO manager or
             any object).
@@ -65,8 +69,8 @@ class Definitions:
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         self.assets: tuple[AssetsDefinition | AssetSpec, ...] = tuple(assets or ())
-        self.schedules = tuple(schedules or ())
-        self.sensors = tuple(sensors or ())
+        self.schedules: tuple[ScheduleDefinition, ...] = tuple(schedules or ())
+        self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
         self.jobs = tuple(jobs or ())
         self.resources: dict[str, Any] = dict(resources or {})
         self.executor = executor
@@ -85,6 +89,9 @@ class Definitions:
                     f"Definitions(asset_checks=...) got {check!r}, which is not an asset "
                     "check: pass functions decorated with @asset_check or @multi_asset_check"
                 )
+        wrong = type_problems(self.schedules, self.sensors)
+        if wrong:
+            raise DefinitionError("; ".join(wrong))
 
     @staticmethod
     def merge(*definitions: Definitions) -> Definitions:
@@ -306,6 +313,11 @@ class Definitions:
 
     # -- jobs -----------------------------------------------------------------------
 
+    @cached_property
+    def _all_jobs(self) -> tuple[UnresolvedAssetJobDefinition, ...]:
+        """The declared jobs, then those schedules and sensors bring along."""
+        return (*self.jobs, *implied_jobs(self.schedules, self.sensors, self.jobs))
+
     def _resolve_job_keys(self, job: UnresolvedAssetJobDefinition) -> frozenset[AssetKey]:
         graph = self.resolve_asset_graph()
         return frozenset(resolve_asset_selection(job.selection, graph))
@@ -322,12 +334,12 @@ class Definitions:
         """
         if name == IMPLICIT_JOB_NAME:
             return self.resolve_implicit_global_asset_job_def()
-        for job in self.jobs:
+        for job in self._all_jobs:
             if job.name == name:
                 return JobDefinition(
                     self, job, self._resolve_job_keys(job), self._resolve_job_checks(job)
                 )
-        names = [job.name for job in self.jobs]
+        names = [job.name for job in self._all_jobs]
         raise NotFoundError(
             f"no job named {name!r}.{did_you_mean(name, names)} Jobs: {', '.join(names) or 'none'}"
         )
@@ -349,7 +361,39 @@ class Definitions:
 
     def get_all_job_defs(self) -> list[JobDefinition]:
         """Every declared job, bound."""
-        return [self.resolve_job_def(job.name) for job in self.jobs]
+        return [self.resolve_job_def(job.name) for job in self._all_jobs]
+
+    # -- schedules and sensors ------------------------------------------------------
+
+    def get_schedule_def(self, name: str) -> ScheduleDefinition:
+        """The schedule called `name` (Dagster's name).
+
+        Raises:
+            NotFoundError: no schedule has that name; the message suggests a close one.
+        """
+        for item in self.schedules:
+            if item.name == name:
+                return item
+        names = [item.name for item in self.schedules]
+        raise NotFoundError(
+            f"no schedule named {name!r}.{did_you_mean(name, names)} "
+            f"Schedules: {', '.join(names) or 'none'}"
+        )
+
+    def get_sensor_def(self, name: str) -> SensorDefinition:
+        """The sensor called `name` (Dagster's name).
+
+        Raises:
+            NotFoundError: no sensor has that name; the message suggests a close one.
+        """
+        for item in self.sensors:
+            if item.name == name:
+                return item
+        names = [item.name for item in self.sensors]
+        raise NotFoundError(
+            f"no sensor named {name!r}.{did_you_mean(name, names)} "
+            f"Sensors: {', '.join(names) or 'none'}"
+        )
 
     # -- manifest and validation ----------------------------------------------------
 
@@ -376,7 +420,7 @@ class Definitions:
         problems.extend(self._manifest_checks[1])
         problems.extend(self._resource_problems())
         job_names: set[str] = set()
-        for job in self.jobs:
+        for job in self._all_jobs:
             if job.name in job_names:
                 problems.append(f"job {job.name!r} is defined twice; rename one")
             job_names.add(job.name)
@@ -388,6 +432,8 @@ class Definitions:
                     AssetSelection.from_string(job.selection)  # its syntax, at least
             except ArcoError as error:
                 problems.append(f"job {job.name!r}: {error}")
+        check = (lambda selection: resolve_asset_selection(selection, graph)) if graph else None
+        problems.extend(definition_problems(self.schedules, self.sensors, job_names, check))
         return problems
 
     def _resource_problems(self) -> list[str]:
@@ -423,7 +469,7 @@ class Definitions:
                 description=job.description,
                 op_retry_policy=job.op_retry_policy,
             )
-            for job in sorted(self.jobs, key=lambda job: job.name)
+            for job in sorted(self._all_jobs, key=lambda job: job.name)
         )
         return Manifest(
             assets=graph.assets,

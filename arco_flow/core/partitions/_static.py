@@ -12,6 +12,10 @@ from datetime import datetime
 
 from arco_flow.core.errors import DefinitionError, PartitionError
 from arco_flow.core.partitions._definition import PartitionsDefinition
+from arco_flow.core.partitions._requests import (
+    AddDynamicPartitionsRequest,
+    DeleteDynamicPartitionsRequest,
+)
 from arco_flow.core.partitions._space import KeySpace, ListKeySpace
 from arco_flow.core.partitions._values import DynamicPartitionsStore
 
@@ -126,6 +130,22 @@ class DynamicPartitionsDefinition(PartitionsDefinition):
 
     def __repr__(self) -> str:
         return f"DynamicPartitionsDefinition(name={self.name!r})"
+
+    def build_add_request(self, partition_keys: Sequence[str]) -> AddDynamicPartitionsRequest:
+        """A request that adds `partition_keys` to this definition (for a `SensorResult`).
+
+        Raises:
+            DefinitionError: The keys are not a list of strings.
+        """
+        return AddDynamicPartitionsRequest(self.name, partition_keys)
+
+    def build_delete_request(self, partition_keys: Sequence[str]) -> DeleteDynamicPartitionsRequest:
+        """A request that deletes `partition_keys` from this definition (for a `SensorResult`).
+
+        Raises:
+            DefinitionError: The keys are not a list of strings.
+        """
+        return DeleteDynamicPartitionsRequest(self.name, partition_keys)
 
     def resolve(
         self,
