@@ -43,7 +43,13 @@ from arco_flow.sdk.checks import (
 from arco_flow.sdk.context import AssetExecutionContext, OpExecutionContext, build_asset_context
 from arco_flow.sdk.decorators import asset, multi_asset
 from arco_flow.sdk.definitions import Definitions
-from arco_flow.sdk.io_managers import InMemoryIOManager, InputContext, IOManager, OutputContext
+from arco_flow.sdk.io_managers import (
+    InMemoryIOManager,
+    InputContext,
+    IOManager,
+    OutputContext,
+    QuarantiningIOManager,
+)
 from arco_flow.sdk.jobs import JobDefinition, define_asset_job
 from arco_flow.sdk.results import DataVersion, Failure, MaterializeResult, Output, RetryRequested
 
@@ -236,6 +242,7 @@ __all__ = [
     "PermissiveConfig",
     "Plan",
     "PlanError",
+    "QuarantiningIOManager",
     "ResourceError",
     "ResourceParam",
     "RetryPolicy",

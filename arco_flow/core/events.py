@@ -7,7 +7,8 @@ only codec.
 
 Every event belongs to one stream, named ``<STREAM_PREFIX>:<value of STREAM_FIELD>``:
 ``run:<run_id>`` for what happens to a run, ``partitions:<partitions_def_name>`` for the
-keys of a dynamic partitions definition. A new kind of stream is new classes with their
+keys of a dynamic partitions definition, ``quarantine:<run_id>`` for what operators
+decide about the values a run quarantined. A new kind of stream is new classes with their
 own prefix and field, added to the `Event` union and `EVENT_TYPES`; nothing else changes.
 """
 
@@ -24,6 +25,11 @@ from arco_flow.core.keys import AssetKey
 
 __all__ = [
     "AssetCheckEvaluated",
+    "AssetQuarantineDiscarded",
+    "AssetQuarantineReleased",
+    "AssetQuarantined",
+    "QUARANTINE_EVENT_TYPES",
+    "QuarantineEvent",
     "BackfillRetried",
     "BackfillResumed",
     "BackfillPaused",
@@ -333,6 +339,66 @@ class AssetCheckEvaluated:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssetQuarantined:
+    """A task stored an asset's value in quarantine: a blocking check on it failed.
+
+    Recorded instead of `AssetMaterialized`, so the asset's latest materialization does
+    not move and downstream runs keep reading the last good value. The value waits under
+    the IO manager's quarantine location until it is released (promoted, and then
+    recorded as materialized) or discarded.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "asset.quarantined/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
+    run_id: str
+    task_id: str
+    asset_key: AssetKey
+    partition_key: str | None = None
+    check_names: tuple[str, ...] = ()
+    """The blocking checks (of this asset) that failed, sorted."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Metadata values in their data form, as the materialization would have had them."""
+    data_version: str | None = None
+    code_version: str | None = None
+    has_value: bool = True
+    """Whether a value was stored in quarantine (False: the body stored nothing, e.g. a
+    `MaterializeResult` without value; a release then only records the materialization)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetQuarantineReleased:
+    """An operator promoted a quarantined value to the asset's normal location.
+
+    Appended with the `AssetMaterialized` that records the promoted value (in the stream
+    of the run that produced it), in one transaction.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "asset.quarantine_released/1"
+    STREAM_PREFIX: ClassVar[str] = "quarantine"
+    STREAM_FIELD: ClassVar[str] = "run_id"
+    asset_key: AssetKey
+    partition_key: str | None = None
+    run_id: str
+    """The run that quarantined the value."""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetQuarantineDiscarded:
+    """An operator dropped a quarantined value; the asset's latest value stays as it was."""
+
+    EVENT_TYPE: ClassVar[str] = "asset.quarantine_discarded/1"
+    STREAM_PREFIX: ClassVar[str] = "quarantine"
+    STREAM_FIELD: ClassVar[str] = "run_id"
+    asset_key: AssetKey
+    partition_key: str | None = None
+    run_id: str
+    """The run that quarantined the value."""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DynamicPartitionsAdded:
     """Keys were added to a dynamic partitions definition; keys it had already stay put."""
 
@@ -492,6 +558,7 @@ RunEvent: TypeAlias = (
     | TaskFailed
     | TaskSkipped
     | AssetCheckEvaluated
+    | AssetQuarantined
 )
 """The events of the ``run:<run_id>`` streams."""
 
@@ -522,7 +589,15 @@ BACKFILL_EVENT_TYPES: tuple[type[BackfillEvent], ...] = (
 )
 """The events of the ``partitions:<partitions_def_name>`` streams."""
 
-Event: TypeAlias = RunEvent | PartitionsEvent | BackfillEvent
+QuarantineEvent: TypeAlias = AssetQuarantineReleased | AssetQuarantineDiscarded
+
+QUARANTINE_EVENT_TYPES: tuple[type[QuarantineEvent], ...] = (
+    AssetQuarantineReleased,
+    AssetQuarantineDiscarded,
+)
+"""The events of the ``quarantine:<run_id>`` streams: decisions on a run's quarantined values."""
+
+Event: TypeAlias = RunEvent | PartitionsEvent | BackfillEvent | QuarantineEvent
 
 RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
     RunStarted,
@@ -539,6 +614,7 @@ RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
     TaskFailed,
     TaskSkipped,
     AssetCheckEvaluated,
+    AssetQuarantined,
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -548,6 +624,7 @@ EVENT_TYPES: dict[str, type[Any]] = {
         DynamicPartitionsAdded,
         DynamicPartitionsDeleted,
         *BACKFILL_EVENT_TYPES,
+        *QUARANTINE_EVENT_TYPES,
     )
 }
 
@@ -620,6 +697,10 @@ def idempotency_key(event: Event, ordinal: int | str = 0) -> str:
         return _run_idempotency_key(event, ordinal)
     if isinstance(event, BACKFILL_EVENT_TYPES):
         return _backfill_idempotency_key(event, ordinal)
+    if isinstance(event, QUARANTINE_EVENT_TYPES):
+        # One decision per quarantined value: a second release or discard collapses.
+        where = f"{'/'.join(event.asset_key.path)}/{event.partition_key or ''}"
+        return f"{stream_of(event)}/{where}/resolved"
     assert isinstance(event, DynamicPartitionsAdded | DynamicPartitionsDeleted)
     return _partitions_idempotency_key(event, ordinal)
 
@@ -633,7 +714,7 @@ def _run_idempotency_key(event: RunEvent, ordinal: int | str) -> str:
     run, kind = event.run_id, event.EVENT_TYPE
     if isinstance(event, TaskStarted | TaskSucceeded | TaskFailed):
         return f"{run}/{event.task_id}/{event.attempt}/{kind}"
-    if isinstance(event, AssetMaterialized | AssetObserved):
+    if isinstance(event, AssetMaterialized | AssetObserved | AssetQuarantined):
         asset = "/".join(event.asset_key.path)
         return f"{run}/{event.task_id}/{kind}/{asset}/{event.partition_key or ''}/{ordinal}"
     if isinstance(event, AssetCheckEvaluated):

@@ -37,6 +37,7 @@ from arco_flow.core.events import (
     AssetCheckEvaluated,
     AssetMaterialized,
     AssetObserved,
+    AssetQuarantined,
     ErrorInfo,
     Event,
     LogRecorded,
@@ -613,7 +614,14 @@ def _task_ids(data: Any) -> tuple[str, str, int]:
     return str(run_id), str(task_id), int(attempt)
 
 
-_WORKER_EVENTS = (TaskStarted, AssetMaterialized, AssetObserved, AssetCheckEvaluated, LogRecorded)
+_WORKER_EVENTS = (
+    TaskStarted,
+    AssetMaterialized,
+    AssetObserved,
+    AssetCheckEvaluated,
+    AssetQuarantined,
+    LogRecorded,
+)
 
 
 def _is_own(event: Event, worker: _Worker) -> bool:

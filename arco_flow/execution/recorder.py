@@ -19,6 +19,7 @@ from arco_flow.core.events import (
     AssetCheckEvaluated,
     AssetMaterialized,
     AssetObserved,
+    AssetQuarantined,
     Event,
     EventRecord,
     LogRecorded,
@@ -44,9 +45,10 @@ class EventSink(Protocol):
         """Appends `events` in one transaction and returns their records."""
 
 
-_HELD = (AssetMaterialized, AssetObserved, AssetCheckEvaluated)
+_HELD = (AssetMaterialized, AssetObserved, AssetCheckEvaluated, AssetQuarantined)
 _COUNTED = (
     AssetMaterialized,
+    AssetQuarantined,
     AssetObserved,
     AssetCheckEvaluated,
     LogRecorded,

@@ -127,6 +127,9 @@ class AssetOut:
     tags: Mapping[str, str] | None = None
     kinds: Iterable[str] | None = None
     dagster_type: Any = None
+    quarantine_on_failed_check: bool = False
+    """Store the value in quarantine when a blocking check of the asset fails (see
+    `AssetSpec.quarantine_on_failed_check`)."""
 
     def resolve_key(self, output_name: str) -> AssetKey:
         """The key of this output when its name in `outs` is `output_name`."""
@@ -142,6 +145,12 @@ class AssetSpec:
 
     A bare spec in `Definitions(assets=[...])` declares an external asset: it is part of
     the graph (others may depend on it) but is never materialized.
+
+    `quarantine_on_failed_check` (Arco Flow's, not Dagster's): when a blocking check
+    declared in the asset's body (``check_specs``) fails with ``ERROR``, the value is
+    stored in quarantine through its IO manager instead of the normal location, recorded
+    as `AssetQuarantined` rather than materialized (downstream keeps reading the last good
+    value), and waits for ``arco-flow checks release`` or ``discard``.
     """
 
     key: AssetKey
@@ -157,6 +166,7 @@ class AssetSpec:
     partitions_def: Any = None
     automation_condition: Any = None
     freshness_policy: Any = None
+    quarantine_on_failed_check: bool = False
 
     def __init__(
         self,
@@ -174,6 +184,7 @@ class AssetSpec:
         partitions_def: Any = None,
         automation_condition: Any = None,
         freshness_policy: Any = None,
+        quarantine_on_failed_check: bool = False,
     ) -> None:
         set_ = object.__setattr__
         resolved = AssetKey.from_coercible(key)
@@ -190,6 +201,7 @@ class AssetSpec:
         set_(self, "partitions_def", partitions_def)
         set_(self, "automation_condition", automation_condition)
         set_(self, "freshness_policy", freshness_policy)
+        set_(self, "quarantine_on_failed_check", bool(quarantine_on_failed_check))
 
     @property
     def dependency_keys(self) -> set[AssetKey]:

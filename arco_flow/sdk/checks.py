@@ -24,10 +24,16 @@ from arco_flow.core.keys import AssetCheckKey, AssetKey, CoercibleToAssetKey, is
 from arco_flow.core.manifest import ManifestCheck
 from arco_flow.core.retry import RetryPolicy
 from arco_flow.sdk.asset_spec import EMPTY_MAPPING, AssetIn, AssetSpec, coerce_dep_keys
-from arco_flow.sdk.assets import AssetsDefinition, BodySignature, InputBinding
+from arco_flow.sdk.assets import (
+    DEFAULT_IO_MANAGER_KEY,
+    AssetsDefinition,
+    BodySignature,
+    InputBinding,
+)
 from arco_flow.sdk.context import AssetExecutionContext
 
 __all__ = [
+    "quarantine_problems",
     "AssetCheckExecutionContext",
     "AssetCheckFailedError",
     "AssetCheckResult",
@@ -660,3 +666,56 @@ def _signature(fn: Callable[..., Any], where: str) -> BodySignature:
 def _doc(fn: Callable[..., Any]) -> str | None:
     doc = fn.__doc__
     return (doc.strip() or None) if doc else None
+
+
+def quarantine_problems(
+    assets: Iterable[AssetsDefinition],
+    checks: Iterable[AssetChecksDefinition],
+    resources: Mapping[str, Any],
+) -> list[str]:
+    """What keeps the assets that quarantine on a failed check from doing so, as messages.
+
+    An asset with ``quarantine_on_failed_check`` needs a blocking check declared in its
+    body (``check_specs``): that is where the quarantine is decided, with the value in
+    hand. A standalone blocking ``@asset_check`` on it runs after the value is stored, so
+    it is refused. Its IO manager must support quarantine (`QuarantiningIOManager`); an
+    unbound key gets the default filesystem or in-memory manager, which do.
+    """
+    from arco_flow.sdk.io_managers import supports_quarantine
+
+    standalone = {
+        spec.asset_key: definition.node_name
+        for definition in checks
+        for spec in definition.specs
+        if spec.blocking
+    }
+    problems: list[str] = []
+    for definition in assets:
+        blocking = {spec.asset_key for spec in definition.check_specs if spec.blocking}
+        managers = {output.key: output.io_manager_key for output in definition.outputs}
+        for spec in definition.specs:
+            if not spec.quarantine_on_failed_check:
+                continue
+            where = f"asset {spec.key.to_user_string()!r} quarantines on a failed check"
+            if spec.key not in blocking:
+                problems.append(
+                    f"{where} but declares no blocking check in its body; add "
+                    "check_specs=[AssetCheckSpec(..., blocking=True)] or drop "
+                    "quarantine_on_failed_check"
+                )
+            if spec.key in standalone:
+                problems.append(
+                    f"{where}, but the blocking check {standalone[spec.key]!r} is standalone: it "
+                    "runs after the value is stored, so it cannot quarantine it; declare it in "
+                    "the asset's check_specs, or make it non-blocking"
+                )
+            key = managers.get(spec.key, DEFAULT_IO_MANAGER_KEY)
+            manager = resources.get(key)
+            if manager is not None and not supports_quarantine(manager):
+                problems.append(
+                    f"{where}, but its IO manager {key!r} ({type(manager).__name__}) cannot keep "
+                    "values in quarantine; implement delete_quarantined(context) and honour "
+                    "context.quarantine in it (QuarantiningIOManager), or use "
+                    "FilesystemIOManager"
+                )
+    return problems

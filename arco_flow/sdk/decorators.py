@@ -197,6 +197,7 @@ def asset(
     kinds: Iterable[str] | None = ...,
     compute_kind: str | None = ...,
     timeout_s: float | None = ...,
+    quarantine_on_failed_check: bool = ...,
     **unsupported: Any,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
@@ -230,6 +231,7 @@ def asset(
     kinds: Iterable[str] | None = None,
     compute_kind: str | None = None,
     timeout_s: float | None = None,
+    quarantine_on_failed_check: bool = False,
     **unsupported: Any,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declares an asset computed by the decorated function (Dagster's ``@asset``).
@@ -269,6 +271,9 @@ def asset(
         compute_kind: Dagster's older single kind; added to `kinds`.
         timeout_s: seconds an attempt may run before it is killed and failed (enforced by
             the process_pool executor; an in-process attempt cannot be interrupted).
+        quarantine_on_failed_check: when a blocking check in `check_specs` fails with
+            ``ERROR``, store the value in quarantine (through its IO manager) instead of
+            the normal location, until ``arco-flow checks release`` or ``discard``.
         **unsupported: Dagster arguments that Arco Flow does not take; raises.
 
     Returns:
@@ -323,6 +328,7 @@ def asset(
             partitions_def=partitions_def,
             automation_condition=automation_condition,
             freshness_policy=freshness_policy,
+            quarantine_on_failed_check=quarantine_on_failed_check,
         )
         return AssetsDefinition(
             node_name=node_name,
@@ -443,6 +449,7 @@ def multi_asset(
                         tags=out.tags,
                         kinds=set(out.kinds or ()) | kind_extra,
                         partitions_def=partitions_def,
+                        quarantine_on_failed_check=out.quarantine_on_failed_check,
                     )
                 )
                 outputs.append(

@@ -28,7 +28,7 @@ from arco_flow.core.manifest import Manifest, ManifestAsset, ManifestCheck, Mani
 from arco_flow.core.selection import AssetSelection
 from arco_flow.sdk.asset_spec import AssetSpec, coerce_dep_keys
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
-from arco_flow.sdk.checks import AssetChecksDefinition, AssetCheckSpec
+from arco_flow.sdk.checks import AssetChecksDefinition, AssetCheckSpec, quarantine_problems
 from arco_flow.sdk.jobs import IMPLICIT_JOB_NAME, JobDefinition, UnresolvedAssetJobDefinition
 from arco_flow.sdk.schedules import ScheduleDefinition
 from arco_flow.sdk.sensors import SensorDefinition
@@ -419,6 +419,7 @@ class Definitions:
         problems = list(problems)
         problems.extend(self._manifest_checks[1])
         problems.extend(self._resource_problems())
+        problems.extend(quarantine_problems(self._assets_defs, self.asset_checks, self.resources))
         job_names: set[str] = set()
         for job in self._all_jobs:
             if job.name in job_names:

@@ -15,6 +15,7 @@ from typing import Any
 
 from arco_flow.core.errors import ArcoError
 from arco_flow.sdk.io_managers import (
+    QUARANTINE_FOLDER,
     InputContext,
     IOManager,
     OutputContext,
@@ -37,7 +38,8 @@ class FilesystemIOManager(ConfigurableIOManager):
     reader never sees half a value, even after a crash. A run over a partition range
     stores one file per partition: its body returns a dict from each partition key of the
     range to that partition's value, and an input over several partitions loads such a
-    dict back.
+    dict back. A quarantined value goes under ``<base_dir>/_quarantine/<run_id>/`` and
+    `delete_quarantined` removes it.
     """
 
     base_dir: str | None = None
@@ -57,15 +59,39 @@ class FilesystemIOManager(ConfigurableIOManager):
             _write(path, obj)
             context.add_output_metadata({"path": str(path)})
             return
-        folder = self._path(list(context.asset_key.path))
+        folder = self._path(context.get_asset_location())
         for key, value in values_by_partition(context, obj).items():
             _write(folder / key, value)
         context.add_output_metadata({"path": str(folder)})
 
+    def delete_quarantined(self, context: OutputContext) -> None:
+        """Removes the quarantined file (each partition's, for a range) and empty folders."""
+        if not context.quarantine:
+            raise ArcoError(
+                f"delete_quarantined got asset {context.asset_key.to_user_string()!r} outside "
+                "quarantine; it only removes quarantined values"
+            )
+        if not context.has_asset_partitions or context.has_partition_key:
+            paths = [self._path(context.get_asset_identifier())]
+        else:
+            folder = self._path(context.get_asset_location())
+            paths = [folder / key for key in context.asset_partition_keys]
+        for path in paths:
+            path.unlink(missing_ok=True)
+        # Empty folders up to the run's quarantine folder go too, so `_quarantine` stays tidy.
+        stop = self._path([QUARANTINE_FOLDER])
+        folder = paths[0].parent
+        while folder != stop and stop in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+
     def load_input(self, context: InputContext) -> Any:
         """Unpickles the upstream value (a dict by partition key for a range of partitions)."""
         if context.has_asset_partitions and not context.has_partition_key:
-            folder = self._path(list(context.asset_key.path))
+            folder = self._path(context.upstream_output.get_asset_location())
             return {key: _read(context, folder / key) for key in context.asset_partition_keys}
         return _read(context, self._path(context.get_asset_identifier()))
 

@@ -4,13 +4,20 @@ The protocol (`IOManager` with `handle_output` / `load_input`), its contexts, an
 implementations: `FilesystemIOManager` (pickles, one file per asset and partition, written
 atomically so a crash never leaves half a file) and `InMemoryIOManager`. Nothing here does
 I/O until the worker calls a method.
+
+Quarantine: an output context with ``quarantine=True`` asks for the value to go to a
+location apart from the normal one (``get_asset_identifier()`` starts with
+``["_quarantine", run_id]``). An IO manager declares that it honours this, and can drop a
+quarantined value, by implementing `QuarantiningIOManager` (``delete_quarantined``);
+`promote_quarantined` moves a value from quarantine to the normal location through any such
+manager.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from arco_flow.core.errors import ArcoError, DefinitionError
 from arco_flow.core.keys import AssetKey
@@ -22,13 +29,20 @@ if TYPE_CHECKING:
     from arco_flow.core.partitions import PartitionKeyRange, TimeWindow
 
 __all__ = [
+    "QUARANTINE_FOLDER",
     "IOManager",
     "InMemoryIOManager",
     "InputContext",
     "OutputContext",
+    "QuarantiningIOManager",
     "StoredValueNotFoundError",
+    "promote_quarantined",
+    "supports_quarantine",
     "values_by_partition",
 ]
+
+QUARANTINE_FOLDER = "_quarantine"
+"""The first part of a quarantined value's identifier: ``_quarantine/<run_id>/<key>...``."""
 
 
 class StoredValueNotFoundError(ArcoError, LookupError):
@@ -138,6 +152,7 @@ class OutputContext(_IOContext):
         resources: Mapping[str, Any] | None = None,
         log: ContextLogger | None = None,
         partition_scope: PartitionScope | None = None,
+        quarantine: bool = False,
     ) -> None:
         super().__init__(
             asset_key=asset_key,
@@ -150,6 +165,9 @@ class OutputContext(_IOContext):
         self.name = name
         self.run_id = run_id
         self.step_key = node_name
+        self.quarantine = quarantine
+        """Whether the value goes to (or comes from) quarantine rather than the normal
+        location: a blocking check on it failed, or it waits for release or discard."""
         self._added: dict[str, Any] = {}
 
     def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
@@ -161,14 +179,25 @@ class OutputContext(_IOContext):
         added, self._added = self._added, {}
         return added
 
+    def get_asset_location(self) -> list[str]:
+        """The key's parts, after ``_quarantine/<run_id>`` for a quarantined value.
+
+        Under it each partition of a range has its own identifier (see `values_by_partition`).
+        """
+        if self.quarantine:
+            return [QUARANTINE_FOLDER, self.run_id, *self.asset_key.path]
+        return list(self.asset_key.path)
+
     def get_asset_identifier(self) -> list[str]:
         """The key's parts, plus the partition when there is one.
+
+        A quarantined value's identifier starts with ``["_quarantine", run_id]``.
 
         Raises:
             ArcoError: the value covers a range of partitions: it has one identifier per
                 partition (see `values_by_partition`).
         """
-        parts = list(self.asset_key.path)
+        parts = self.get_asset_location()
         if self._partition_key is not None:
             return [*parts, self._partition_key]
         if self._scope is not None:
@@ -268,8 +297,73 @@ class IOManager(ABC):
         """Loads the value of `context.asset_key` (the upstream asset)."""
 
 
+@runtime_checkable
+class QuarantiningIOManager(Protocol):
+    """An IO manager that can keep values in quarantine.
+
+    Implementing `delete_quarantined` declares that `handle_output` and `load_input` honour
+    ``context.quarantine`` (``upstream_output.quarantine`` for an input): a quarantined
+    value is stored apart from the normal one, at its identifier (``get_asset_identifier``
+    starts with ``_quarantine/<run_id>``), and never overwrites the normal value.
+    """
+
+    def delete_quarantined(self, context: OutputContext) -> None:
+        """Drops the quarantined value `context` names (nothing when there is none)."""
+
+
+def supports_quarantine(manager: Any) -> bool:
+    """Whether `manager` is an IO manager that can keep values in quarantine."""
+    return isinstance(manager, IOManager) and isinstance(manager, QuarantiningIOManager)
+
+
+def promote_quarantined(manager: IOManager, context: OutputContext) -> dict[str, Any]:
+    """Moves a quarantined value to its normal location, through `manager`.
+
+    Loads the value from quarantine, stores it as a normal output, then drops the
+    quarantined copy (a crash in between leaves both, and a second promotion redoes it).
+
+    Args:
+        manager: an IO manager that supports quarantine.
+        context: the quarantined output (``quarantine=True``; one partition at most).
+
+    Returns:
+        The metadata the IO manager added while storing the value normally.
+
+    Raises:
+        StoredValueNotFoundError: the quarantine holds no such value.
+    """
+    assert context.quarantine
+    assert isinstance(manager, QuarantiningIOManager)
+    loading = InputContext(
+        name=context.name,
+        asset_key=context.asset_key,
+        upstream_output=context,
+        definition_metadata=context.definition_metadata,
+        partition_key=context._partition_key,
+        resources=context.resources,
+        log=context.log,
+    )
+    value = manager.load_input(loading)
+    target = OutputContext(
+        asset_key=context.asset_key,
+        name=context.name,
+        run_id=context.run_id,
+        node_name=context.step_key,
+        definition_metadata=context.definition_metadata,
+        partition_key=context._partition_key,
+        resources=context.resources,
+        log=context.log,
+    )
+    manager.handle_output(target, value)
+    manager.delete_quarantined(context)
+    return target.consume_added_metadata()
+
+
 class InMemoryIOManager(IOManager):
-    """Keeps values in a dict; for tests and `materialize_to_memory`."""
+    """Keeps values in a dict; for tests and `materialize_to_memory`.
+
+    Supports quarantine: a quarantined value is kept under its own identifier.
+    """
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, ...], Any] = {}
@@ -279,14 +373,23 @@ class InMemoryIOManager(IOManager):
         if not context.has_asset_partitions or context.has_partition_key:
             self.values[tuple(context.get_asset_identifier())] = obj
             return
-        path = tuple(context.asset_key.path)
+        path = tuple(context.get_asset_location())
         for key, value in values_by_partition(context, obj).items():
             self.values[(*path, key)] = value
+
+    def delete_quarantined(self, context: OutputContext) -> None:
+        """Drops the quarantined value (each partition's, for a range)."""
+        if not context.has_asset_partitions or context.has_partition_key:
+            self.values.pop(tuple(context.get_asset_identifier()), None)
+            return
+        path = tuple(context.get_asset_location())
+        for key in context.asset_partition_keys:
+            self.values.pop((*path, key), None)
 
     def load_input(self, context: InputContext) -> Any:
         """Returns the kept value (a dict by partition key for a range of partitions)."""
         if context.has_asset_partitions and not context.has_partition_key:
-            path = tuple(context.asset_key.path)
+            path = tuple(context.upstream_output.get_asset_location())
             return {key: self._load(context, (*path, key)) for key in context.asset_partition_keys}
         return self._load(context, tuple(context.get_asset_identifier()))
 

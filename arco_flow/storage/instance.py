@@ -37,6 +37,8 @@ from arco_flow.storage.records import (
     AssetRecord,
     BackfillRecord,
     MaterializationRecord,
+    QuarantineRecord,
+    QuarantineStatus,
     RunRecord,
     RunsFilter,
     RunStatus,
@@ -315,6 +317,21 @@ class ArcoInstance:
             NotFoundError: no such run; the message suggests a close id.
         """
         return self.storage.run_check_evaluations(run_id, **self._scope())
+
+    def get_quarantines(
+        self,
+        asset_key: CoercibleToAssetKey | None = None,
+        *,
+        status: QuarantineStatus | None = QuarantineStatus.QUARANTINED,
+    ) -> list[QuarantineRecord]:
+        """Values in quarantine (or of `status`; every status when None), oldest first.
+
+        Args:
+            asset_key: Only this asset's values.
+            status: Only values with this status; those waiting in quarantine by default.
+        """
+        key = AssetKey.from_coercible(asset_key) if asset_key is not None else None
+        return self.storage.list_quarantines(key, status=status, **self._scope())
 
     # -- partitions -----------------------------------------------------------------
 

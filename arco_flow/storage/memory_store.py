@@ -51,6 +51,8 @@ from arco_flow.storage.records import (
     BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
+    QuarantineRecord,
+    QuarantineStatus,
     RunRecord,
     RunsFilter,
     TaskRecord,
@@ -439,6 +441,30 @@ class MemoryEventStore:
         self._check_run_known(run_id, tenant_id, workspace_id)
         run_key = (tenant_id, workspace_id, run_id)
         return list(self._projections.check_evaluations_by_run.get(run_key, ()))
+
+    # QuarantineStorage
+
+    def list_quarantines(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        status: QuarantineStatus | None = QuarantineStatus.QUARANTINED,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[QuarantineRecord]:
+        """See `QuarantineStorage.list_quarantines`."""
+        with self._lock:
+            found = [
+                record
+                for (tenant, workspace, key, _, _), record in (
+                    self._projections.state.quarantines.items()
+                )
+                if tenant == tenant_id
+                and workspace == workspace_id
+                and (asset_key is None or key == asset_key)
+                and (status is None or record.status is status)
+            ]
+        return sorted(found, key=lambda record: record.event_id)
 
     # PartitionStorage
 

@@ -23,6 +23,8 @@ Rules worth knowing:
   delete a key): applying them needs no row, so a million keys cost no load.
 - A check's evaluation adds a history row and supersedes the latest evaluation of its
   check's partition (`check_projection`); it reads no row.
+- A quarantined value adds a quarantine row; its release or discard sets the row's
+  status by key (`quarantine_projection`); neither reads a row.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from typing import Any, TypeAlias
 
 from arco_flow.core.events import (
     BACKFILL_EVENT_TYPES,
+    QUARANTINE_EVENT_TYPES,
     AssetCheckEvaluated,
     AssetMaterialized,
     AssetObserved,
+    AssetQuarantined,
     DynamicPartitionsAdded,
     DynamicPartitionsDeleted,
     EventRecord,
@@ -61,11 +65,21 @@ from arco_flow.storage.check_projection import (
     check_partition_key,
 )
 from arco_flow.storage.partition_status import PartitionFailure
+from arco_flow.storage.quarantine_projection import (
+    QuarantineChange,
+    QuarantineKey,
+    QuarantineResolution,
+    quarantine_key,
+    quarantine_record,
+    quarantine_resolution,
+    resolved,
+)
 from arco_flow.storage.records import (
     AssetCheckEvaluationRecord,
     BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
+    QuarantineRecord,
     RunRecord,
     RunStatus,
     TaskRecord,
@@ -142,6 +156,9 @@ class ProjectionState:
     backfills: dict[BackfillKey, BackfillRecord] = field(default_factory=dict)
     latest_checks: dict[CheckPartitionKey, AssetCheckEvaluationRecord] = field(default_factory=dict)
     """The newest evaluation of each check's partition; written, never read, by the projector."""
+    quarantines: dict[QuarantineKey, QuarantineRecord] = field(default_factory=dict)
+    """Quarantined values; written, never read, by the projector (a backend applies
+    `ProjectionChanges.quarantines` by key)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,6 +193,8 @@ class ProjectionChanges:
     backfills: set[BackfillKey] = field(default_factory=set)
     check_evaluations: list[AssetCheckEvaluationRecord] = field(default_factory=list)
     latest_checks: set[CheckPartitionKey] = field(default_factory=set)
+    quarantines: list[QuarantineChange] = field(default_factory=list)
+    """In log order: rows to add and statuses to set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +271,9 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
             state.backfills[key] = row
             changes.backfills.add(key)
         return
+    if isinstance(event, QUARANTINE_EVENT_TYPES):
+        _quarantine_resolved(state, changes, quarantine_resolution(record, event))
+        return
     match event:
         case TaskStarted() | TaskSucceeded() | TaskFailed() | TaskSkipped():
             _apply_task_event(state, changes, record, event)
@@ -267,6 +289,10 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
             latest_key = check_partition_key(evaluation)
             state.latest_checks[latest_key] = evaluation
             changes.latest_checks.add(latest_key)
+        case AssetQuarantined():
+            quarantined = quarantine_record(record, event)
+            state.quarantines[quarantine_key(quarantined)] = quarantined
+            changes.quarantines.append(quarantined)
         case RunStarted():
             _run_started(state, changes, record, event)
         case LogRecorded():
@@ -284,6 +310,15 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
             )
         case RunResumed() | RunCancelRequested() | RunSucceeded() | RunFailed() | RunCanceled():
             _apply_run_event(state, changes, record, event)
+
+
+def _quarantine_resolved(
+    state: ProjectionState, changes: ProjectionChanges, resolution: QuarantineResolution
+) -> None:
+    row = state.quarantines.get(resolution.key)
+    if row is not None:
+        state.quarantines[resolution.key] = resolved(row, resolution)
+    changes.quarantines.append(resolution)
 
 
 def _run_started(

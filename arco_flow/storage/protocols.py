@@ -20,6 +20,8 @@ from arco_flow.storage.records import (
     BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
+    QuarantineRecord,
+    QuarantineStatus,
     RunRecord,
     RunsFilter,
     TaskRecord,
@@ -33,6 +35,7 @@ __all__ = [
     "Clock",
     "EventStore",
     "PartitionStorage",
+    "QuarantineStorage",
     "ProjectionMaintenance",
     "RunStorage",
     "Storage",
@@ -405,11 +408,35 @@ class CheckStorage(Protocol):
         ...
 
 
+class QuarantineStorage(Protocol):
+    """Queries over the quarantines projection."""
+
+    def list_quarantines(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        status: QuarantineStatus | None = QuarantineStatus.QUARANTINED,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[QuarantineRecord]:
+        """Quarantined values, oldest first (by the event that quarantined them).
+
+        Args:
+            asset_key: Only this asset's; every asset's when None.
+            status: Only those with this status (waiting in quarantine by default);
+                every status when None.
+            tenant_id: The tenant of the assets.
+            workspace_id: The workspace of the assets.
+        """
+        ...
+
+
 class Storage(
     EventStore,
     RunStorage,
     AssetStorage,
     CheckStorage,
+    QuarantineStorage,
     PartitionStorage,
     BackfillStorage,
     ProjectionMaintenance,

@@ -20,6 +20,8 @@ __all__ = [
     "AssetCheckEvaluationRecord",
     "AssetRecord",
     "BackfillRecord",
+    "QuarantineRecord",
+    "QuarantineStatus",
     "MaterializationRecord",
     "ObservationRecord",
     "RunRecord",
@@ -226,3 +228,42 @@ class RunsFilter:
     """Runs that planned or materialized this asset."""
     job_name: str | None = None
     parent_run_id: str | None = None
+
+
+class QuarantineStatus(Enum):
+    """Where a quarantined value stands."""
+
+    QUARANTINED = "quarantined"
+    """Waiting in quarantine for an operator."""
+    RELEASED = "released"
+    """Promoted to the normal location and recorded as materialized."""
+    DISCARDED = "discarded"
+    """Dropped; the asset's latest value stayed as it was."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantineRecord:
+    """One value a failed blocking check sent to quarantine (one `AssetQuarantined`)."""
+
+    asset_key: AssetKey
+    partition_key: str | None
+    run_id: str
+    """The run that produced and quarantined the value."""
+    task_id: str
+    event_id: int
+    """The `AssetQuarantined` event."""
+    timestamp: float
+    """When the value was quarantined, in seconds since the epoch."""
+    check_names: tuple[str, ...] = ()
+    """The blocking checks of the asset that failed, sorted."""
+    status: QuarantineStatus = QuarantineStatus.QUARANTINED
+    has_value: bool = True
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """The metadata the materialization gets on release, in its data form."""
+    data_version: str | None = None
+    code_version: str | None = None
+    resolved_event_id: int | None = None
+    """The release or discard event (None while quarantined)."""
+    resolved_timestamp: float | None = None
+    tenant_id: str = DEFAULT_TENANT
+    workspace_id: str = DEFAULT_WORKSPACE

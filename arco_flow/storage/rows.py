@@ -25,12 +25,15 @@ from arco_flow.storage.projector import (
     ProjectionState,
     RunAssetKey,
 )
+from arco_flow.storage.quarantine_projection import QuarantineResolution
 from arco_flow.storage.records import (
     AssetCheckEvaluationRecord,
     AssetRecord,
     BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
+    QuarantineRecord,
+    QuarantineStatus,
     RunRecord,
     RunStatus,
     TaskRecord,
@@ -63,6 +66,9 @@ __all__ = [
     "observation_row",
     "partition_from_column",
     "projection_rows",
+    "quarantine_from_row",
+    "quarantine_resolution_values",
+    "quarantine_row",
     "run_asset_row",
     "run_from_row",
     "run_row",
@@ -98,6 +104,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
         "check_name",
         "partition_key",
     ),
+    "asset_quarantines": ("tenant_id", "workspace_id", "asset_key", "partition_key", "run_id"),
 }
 """The projection tables (everything but the event log) and their primary keys."""
 
@@ -593,6 +600,7 @@ def projection_rows(
         "latest_asset_check_evaluations": [
             latest_check_row(key, record) for key, record in state.latest_checks.items()
         ],
+        "asset_quarantines": [quarantine_row(record) for record in state.quarantines.values()],
         "dynamic_partitions": [
             row
             for (tenant, workspace, name), positions in (dynamic_partitions or {}).items()
@@ -606,3 +614,65 @@ def keyed_rows(table: str, rows: Iterable[Mapping[str, Any]]) -> dict[tuple[Any,
     """`rows` of `table` by primary key."""
     columns = PRIMARY_KEYS[table]
     return {tuple(row[name] for name in columns): dict(row) for row in rows}
+
+
+def quarantine_row(record: QuarantineRecord) -> Row:
+    """The asset_quarantines-table row of `record`."""
+    return {
+        "tenant_id": record.tenant_id,
+        "workspace_id": record.workspace_id,
+        "asset_key": record.asset_key.to_user_string(),
+        "partition_key": record.partition_key or NO_PARTITION,
+        "run_id": record.run_id,
+        "task_id": record.task_id,
+        "event_id": record.event_id,
+        "timestamp": record.timestamp,
+        "check_names": _json(list(record.check_names)),
+        "status": record.status.value,
+        "has_value": record.has_value,
+        "metadata": _json(dict(record.metadata)),
+        "data_version": record.data_version,
+        "code_version": record.code_version,
+        "resolved_event_id": record.resolved_event_id,
+        "resolved_timestamp": record.resolved_timestamp,
+    }
+
+
+def quarantine_from_row(row: Mapping[Any, Any]) -> QuarantineRecord:
+    """Inverse of `quarantine_row`."""
+    return QuarantineRecord(
+        asset_key=asset_key_from_column(row["asset_key"]),
+        partition_key=partition_from_column(row["partition_key"]),
+        run_id=row["run_id"],
+        task_id=row["task_id"],
+        event_id=row["event_id"],
+        timestamp=row["timestamp"],
+        check_names=tuple(loads(row["check_names"])),
+        status=QuarantineStatus(row["status"]),
+        has_value=bool(row["has_value"]),
+        metadata=loads(row["metadata"]),
+        data_version=row["data_version"],
+        code_version=row["code_version"],
+        resolved_event_id=row["resolved_event_id"],
+        resolved_timestamp=row["resolved_timestamp"],
+        tenant_id=row["tenant_id"],
+        workspace_id=row["workspace_id"],
+    )
+
+
+def quarantine_resolution_values(resolution: QuarantineResolution) -> tuple[Row, Row]:
+    """(key columns, columns to set) of the row `resolution` changes."""
+    tenant, workspace, asset_key, partition_key, run_id = resolution.key
+    key = {
+        "tenant_id": tenant,
+        "workspace_id": workspace,
+        "asset_key": asset_key.to_user_string(),
+        "partition_key": partition_key or NO_PARTITION,
+        "run_id": run_id,
+    }
+    values = {
+        "status": resolution.status.value,
+        "resolved_event_id": resolution.event_id,
+        "resolved_timestamp": resolution.timestamp,
+    }
+    return key, values

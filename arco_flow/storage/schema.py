@@ -25,6 +25,7 @@ from sqlalchemy import (
 __all__ = [
     "SCHEMA_VERSION_TABLE",
     "asset_check_evaluations",
+    "asset_quarantines",
     "asset_records",
     "backfills",
     "dynamic_partitions",
@@ -330,3 +331,25 @@ latest_asset_check_evaluations = Table(
     Column("event_id", BigInteger, ForeignKey("events.event_id"), nullable=False),
 )
 """The newest evaluation of each check's partition (``""``: unpartitioned)."""
+
+asset_quarantines = Table(
+    "asset_quarantines",
+    metadata,
+    *_scope(),
+    Column("asset_key", String, primary_key=True),
+    Column("partition_key", String, primary_key=True),
+    Column("run_id", String, primary_key=True),
+    Column("task_id", String, nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.event_id"), nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("check_names", Text, nullable=False),
+    Column("status", String, nullable=False),
+    Column("has_value", Boolean, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("data_version", String),
+    Column("code_version", String),
+    Column("resolved_event_id", BigInteger),
+    Column("resolved_timestamp", Double),
+    Index("ix_asset_quarantines_status", "tenant_id", "workspace_id", "status", "event_id"),
+)
+"""Each value a failed blocking check sent to quarantine, and where it stands."""

@@ -42,6 +42,7 @@ from arco_flow.storage.projector import (
     RunKey,
     TaskKey,
 )
+from arco_flow.storage.quarantine_projection import QuarantineChange, QuarantineResolution
 from arco_flow.storage.records import AssetRecord, MaterializationRecord, ObservationRecord
 from arco_flow.storage.rows import (
     PROJECTION_TABLES,
@@ -60,6 +61,8 @@ from arco_flow.storage.rows import (
     materialization_row,
     observation_from_row,
     observation_row,
+    quarantine_resolution_values,
+    quarantine_row,
     run_asset_row,
     run_from_row,
     run_row,
@@ -130,6 +133,7 @@ class SqlProjections:
         self._upsert_backfills = bulk(_upsert(insert, schema.backfills))
         self._insert_check_evaluations = bulk(schema.asset_check_evaluations.insert())
         self._upsert_latest_checks = bulk(_upsert(insert, schema.latest_asset_check_evaluations))
+        self._upsert_quarantine = _upsert(insert, schema.asset_quarantines)
         cache = schema.materialized_partitions_cache
         keep_newer = insert(cache)
         self._upsert_cache = bulk(
@@ -223,6 +227,17 @@ class SqlProjections:
             self._upsert_latest_checks.execute(connection, rows)
         for change in changes.dynamic_partitions:
             self._persist_dynamic_partitions(connection, change)
+        for quarantine in changes.quarantines:
+            self._persist_quarantine(connection, quarantine)
+
+    def _persist_quarantine(self, connection: Connection, change: QuarantineChange) -> None:
+        table = schema.asset_quarantines
+        if not isinstance(change, QuarantineResolution):
+            connection.execute(self._upsert_quarantine, [quarantine_row(change)])
+            return
+        key, values = quarantine_resolution_values(change)
+        matches = [table.c[name] == value for name, value in key.items()]
+        connection.execute(update(table).where(*matches).values(**values))
 
     def _persist_dynamic_partitions(
         self, connection: Connection, change: DynamicPartitionsChange

@@ -44,11 +44,13 @@ from arco_flow.storage.records import (
     BackfillRecord,
     MaterializationRecord,
     ObservationRecord,
+    QuarantineRecord,
+    QuarantineStatus,
     RunRecord,
     RunsFilter,
     TaskRecord,
 )
-from arco_flow.storage.rows import TableRows, event_from_row, event_row
+from arco_flow.storage.rows import TableRows, event_from_row, event_row, quarantine_from_row
 from arco_flow.storage.sql_bulk import BulkStatement
 from arco_flow.storage.sql_engine import (
     DEFAULT_BUSY_TIMEOUT_S,
@@ -444,6 +446,29 @@ class SqlEventStore:
         """See `BackfillStorage.list_backfills`."""
         with transaction(self._engine, write=False) as connection:
             return queries.list_backfills(connection, tenant_id, workspace_id, statuses, limit)
+
+    # QuarantineStorage
+
+    def list_quarantines(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        status: QuarantineStatus | None = QuarantineStatus.QUARANTINED,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[QuarantineRecord]:
+        """See `QuarantineStorage.list_quarantines`."""
+        table = schema.asset_quarantines
+        query = select(table).where(
+            table.c.tenant_id == tenant_id, table.c.workspace_id == workspace_id
+        )
+        if asset_key is not None:
+            query = query.where(table.c.asset_key == asset_key.to_user_string())
+        if status is not None:
+            query = query.where(table.c.status == status.value)
+        with transaction(self._engine, write=False) as connection:
+            rows = connection.execute(query.order_by(table.c.event_id))
+            return [quarantine_from_row(row._mapping) for row in rows]
 
     # PartitionStorage
 

@@ -19,6 +19,7 @@ from arco_flow.core.errors import ArcoError, DefinitionError, ExecutionError
 from arco_flow.core.events import (
     AssetCheckEvaluated,
     AssetMaterialized,
+    AssetQuarantined,
     ErrorInfo,
     Event,
     LogRecorded,
@@ -42,7 +43,12 @@ from arco_flow.sdk.config import resolve_op_config
 from arco_flow.sdk.context import AssetExecutionContext
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.dynamic_partitions import DynamicPartitionsSnapshot
-from arco_flow.sdk.io_managers import InputContext, IOManager, OutputContext
+from arco_flow.sdk.io_managers import (
+    InputContext,
+    IOManager,
+    OutputContext,
+    supports_quarantine,
+)
 from arco_flow.sdk.metadata import metadata_to_data, normalize_metadata
 from arco_flow.sdk.partition_scope import PartitionScope
 from arco_flow.sdk.results import Failure, MaterializeResult, Output, RetryRequested
@@ -348,21 +354,50 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> list[
     selected = set(request.asset_keys)
     event_keys: Sequence[str | None] = scope.keys() if scope is not None else (None,)
     check_results: list[Any] = []
-    for produced in _collect_outputs(definition, returned, context, selected, check_results):
-        store = (request, session, definition, context, scope, event_keys)
-        _store_output(*store, produced, needed, emit)
+    outputs = list(_collect_outputs(definition, returned, context, selected, check_results))
     specs: Sequence[AssetCheckSpec] = definition.check_specs
-    if not specs:
-        if check_results:
-            raise DefinitionError(
-                f"asset {definition.node_name!r} produced an AssetCheckResult but declares no "
-                "checks; declare them with @asset(check_specs=[AssetCheckSpec(...)])"
-            )
-        return []
-    pairs = resolve_check_results(
-        specs, context.selected_asset_check_keys, check_results, f"asset {definition.node_name!r}"
+    if not specs and check_results:
+        raise DefinitionError(
+            f"asset {definition.node_name!r} produced an AssetCheckResult but declares no "
+            "checks; declare them with @asset(check_specs=[AssetCheckSpec(...)])"
+        )
+    pairs = (
+        resolve_check_results(
+            specs,
+            context.selected_asset_check_keys,
+            check_results,
+            f"asset {definition.node_name!r}",
+        )
+        if specs
+        else []
     )
+    # The body's checks are decided before its values are stored: a value whose blocking
+    # check failed goes straight to quarantine, never to the normal location.
+    failed = _failed_blocking(pairs)
+    for produced in outputs:
+        store = (request, session, definition, context, scope, event_keys)
+        quarantined = _quarantined_checks(definition, produced.output.key, failed)
+        _store_output(*store, produced, needed, emit, quarantined)
     return _emit_evaluations(request, pairs, event_keys, request.run_id, emit)
+
+
+def _failed_blocking(
+    pairs: Sequence[tuple[AssetCheckSpec, AssetCheckResult]],
+) -> list[AssetCheckKey]:
+    return [
+        spec.key
+        for spec, result in pairs
+        if spec.blocking and not result.passed and result.severity is AssetCheckSeverity.ERROR
+    ]
+
+
+def _quarantined_checks(
+    definition: AssetsDefinition, key: AssetKey, failed: Sequence[AssetCheckKey]
+) -> tuple[str, ...]:
+    """The failed blocking checks that send `key`'s value to quarantine (none: stored)."""
+    if not definition.specs_by_key[key].quarantine_on_failed_check:
+        return ()
+    return tuple(sorted(check.name for check in failed if check.asset_key == key))
 
 
 def _selected_checks(request: TaskRequest) -> list[AssetCheckKey]:
@@ -377,7 +412,6 @@ def _emit_evaluations(
     emit: Emit,
 ) -> list[AssetCheckKey]:
     """Emits one evaluation per result (and partition); returns the failed blocking checks."""
-    blocked: list[AssetCheckKey] = []
     for spec, result in pairs:
         try:
             metadata = (
@@ -403,9 +437,7 @@ def _emit_evaluations(
                     target_run_id=target_run_id,
                 )
             )
-        if spec.blocking and not result.passed and result.severity is AssetCheckSeverity.ERROR:
-            blocked.append(spec.key)
-    return blocked
+    return _failed_blocking(pairs)
 
 
 def _run_check_body(
@@ -639,7 +671,9 @@ def _store_output(
     produced: _Produced,
     resources: Mapping[str, Any],
     emit: Emit,
+    quarantined_by: tuple[str, ...] = (),
 ) -> None:
+    """Stores a produced value and records it: materialized, or quarantined by checks."""
     output = produced.output
     metadata = dict(produced.metadata)
     if produced.has_value:
@@ -653,8 +687,17 @@ def _store_output(
             resources=resources,
             log=context.log,
             partition_scope=scope,
+            quarantine=bool(quarantined_by),
         )
-        session.io_manager(output.io_manager_key).handle_output(output_context, produced.value)
+        manager = session.io_manager(output.io_manager_key)
+        if quarantined_by and not supports_quarantine(manager):
+            raise ExecutionError(
+                f"asset {output.key.to_user_string()!r} must go to quarantine (blocking "
+                f"check {', '.join(quarantined_by)} failed), but its IO manager "
+                f"{output.io_manager_key!r} ({type(manager).__name__}) cannot keep values in "
+                "quarantine; implement QuarantiningIOManager or use FilesystemIOManager"
+            )
+        manager.handle_output(output_context, produced.value)
         metadata.update(output_context.consume_added_metadata())
         if session.output_capture is not None:
             session.output_capture[(definition.node_name, output.name)] = produced.value
@@ -668,6 +711,22 @@ def _store_output(
     # One materialization per partition, as Dagster records them; metadata is shared.
     run_id, task_id, key = request.run_id, request.task_id, output.key
     data_version, code_version = produced.data_version, spec.code_version
+    if quarantined_by:
+        for partition_key in event_keys:
+            emit(
+                AssetQuarantined(
+                    run_id=run_id,
+                    task_id=task_id,
+                    asset_key=key,
+                    partition_key=partition_key,
+                    check_names=quarantined_by,
+                    metadata=metadata_data,
+                    data_version=data_version,
+                    code_version=code_version,
+                    has_value=produced.has_value,
+                )
+            )
+        return
     for partition_key in event_keys:
         emit(
             AssetMaterialized(

@@ -84,6 +84,7 @@ def test_public_names_are_pinned():
         "PermissiveConfig",
         "Plan",
         "PlanError",
+        "QuarantiningIOManager",
         "ResourceError",
         "ResourceParam",
         "RetryPolicy",
