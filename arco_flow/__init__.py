@@ -38,6 +38,7 @@ from arco_flow.sdk.checks import (
     AssetCheckSeverity,
     AssetCheckSpec,
     asset_check,
+    build_asset_check_context,
     multi_asset_check,
 )
 from arco_flow.sdk.context import AssetExecutionContext, OpExecutionContext, build_asset_context
@@ -276,6 +277,7 @@ __all__ = [
     "asset",
     "asset_check",
     "asset_sensor",
+    "build_asset_check_context",
     "build_asset_context",
     "build_last_update_freshness_checks",
     "build_multi_asset_sensor_context",

@@ -364,11 +364,17 @@ class AssetQuarantined:
     has_value: bool = True
     """Whether a value was stored in quarantine (False: the body stored nothing, e.g. a
     `MaterializeResult` without value; a release then only records the materialization)."""
+    pending: bool = False
+    """Whether the value waits for standalone blocking checks still to run in this run:
+    the run promotes it (`AssetQuarantineReleased` with its promotion task) when they
+    pass, and it stays in quarantine when one fails. `check_names` are those checks."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssetQuarantineReleased:
-    """An operator promoted a quarantined value to the asset's normal location.
+    """A quarantined value was promoted to the asset's normal location.
+
+    By an operator, or by the run that held it once its blocking checks passed.
 
     Appended with the `AssetMaterialized` that records the promoted value (in the stream
     of the run that produced it), in one transaction.
@@ -382,6 +388,9 @@ class AssetQuarantineReleased:
     run_id: str
     """The run that quarantined the value."""
     reason: str = ""
+    task_id: str | None = None
+    """The run's promotion task, when the run promoted a held value whose blocking checks
+    passed (recorded with that attempt's outcome); None when an operator released it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -65,6 +65,9 @@ class ManifestAsset:
     """The asset's own policy; None means the default (`effective_backfill_policy`)."""
     automation_condition: Mapping[str, Any] | None = None
     """The automation condition in its data form (`core.automation.condition_to_data`)."""
+    quarantine_on_failed_check: bool = False
+    """A value a blocking check fails goes to quarantine; with standalone blocking checks
+    the planner holds it there until they pass (see `build_plan`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +83,8 @@ class ManifestCheck:
     description: str | None = None
     additional_deps: tuple[AssetKey, ...] = ()
     """Other assets the check reads; a run that plans them runs the check after them."""
+    can_subset: bool = False
+    """Whether its check node may evaluate part of its checks (`@multi_asset_check`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,6 +150,7 @@ def _asset_json(asset: ManifestAsset) -> str:
         or asset.retry_policy is not None
         or asset.timeout_s is not None
         or asset.automation_condition is not None
+        or asset.quarantine_on_failed_check
     ):
         return canonical_json(_asset_to_data(asset))
     # Members in canonical (sorted) order, defaults left out as in `_asset_to_data`.
@@ -215,6 +221,8 @@ def _asset_to_data(asset: ManifestAsset) -> dict[str, Any]:
         data["backfill_policy"] = backfill_policy_to_data(asset.backfill_policy)
     if asset.automation_condition is not None:
         data["automation_condition"] = dict(asset.automation_condition)
+    if asset.quarantine_on_failed_check:
+        data["quarantine_on_failed_check"] = True
     return data
 
 
@@ -239,6 +247,7 @@ def _asset_from_data(data: Mapping[str, Any]) -> ManifestAsset:
         partitions=data.get("partitions"),
         backfill_policy=backfill_policy_from_data(backfill) if backfill is not None else None,
         automation_condition=data.get("automation_condition"),
+        quarantine_on_failed_check=data.get("quarantine_on_failed_check", False),
     )
 
 
@@ -252,6 +261,8 @@ def _check_to_data(check: ManifestCheck) -> dict[str, Any]:
     }
     if check.additional_deps:  # left out when empty, like the defaults of assets
         data["additional_deps"] = [_key_data(dep) for dep in check.additional_deps]
+    if check.can_subset:
+        data["can_subset"] = True
     return data
 
 
@@ -290,6 +301,7 @@ def manifest_from_data(data: Mapping[str, Any]) -> Manifest:
                 blocking=check["blocking"],
                 description=check.get("description"),
                 additional_deps=tuple(AssetKey(dep) for dep in check.get("additional_deps", ())),
+                can_subset=check.get("can_subset", False),
             )
             for check in data.get("checks", ())
         ),

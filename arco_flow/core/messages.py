@@ -51,6 +51,11 @@ class TaskRequest:
     dynamic_partitions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Definition name -> keys: the run's snapshot of each dynamic partitions definition the
     task's assets and inputs use (only those), so that the worker never reads a store."""
+    held_asset_keys: tuple[AssetKey, ...] = ()
+    """Assets whose value of this run waits in quarantine for standalone blocking checks
+    (the task's `held_keys`): an asset task stores them there, a check task reads them."""
+    promoted_asset_keys: tuple[AssetKey, ...] = ()
+    """The held assets a promotion task moves to their normal location (`promotes`)."""
 
     @property
     def idempotency_key(self) -> str:
@@ -89,6 +94,9 @@ def request_to_data(request: TaskRequest) -> dict[str, Any]:
         data["dynamic_partitions"] = {
             name: list(keys) for name, keys in request.dynamic_partitions.items()
         }
+    if request.held_asset_keys or request.promoted_asset_keys:
+        data["held_asset_keys"] = [list(key.path) for key in request.held_asset_keys]
+        data["promoted_asset_keys"] = [list(key.path) for key in request.promoted_asset_keys]
     return data
 
 
@@ -119,6 +127,8 @@ def request_from_data(data: Mapping[str, Any]) -> TaskRequest:
         dynamic_partitions={
             name: tuple(keys) for name, keys in data.get("dynamic_partitions", {}).items()
         },
+        held_asset_keys=tuple(AssetKey(key) for key in data.get("held_asset_keys", ())),
+        promoted_asset_keys=tuple(AssetKey(key) for key in data.get("promoted_asset_keys", ())),
     )
 
 

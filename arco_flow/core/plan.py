@@ -24,6 +24,7 @@ __all__ = [
     "PlanPartition",
     "Task",
     "build_plan",
+    "promotion_task_id",
     "plan_from_data",
     "plan_json",
     "plan_to_data",
@@ -66,6 +67,12 @@ class Task:
     gated_by: tuple[AssetCheckKey, ...] = ()
     """Blocking checks of upstream assets in this run, sorted: a failed ``ERROR`` result
     of any of them skips this task (and what depends on it)."""
+    held_keys: tuple[AssetKey, ...] = ()
+    """Assets whose value of this run waits in quarantine for standalone blocking checks,
+    sorted: an asset task stores them there, a check task reads them from there."""
+    promotes: tuple[AssetKey, ...] = ()
+    """The held asset a promotion task moves from quarantine to its normal location once
+    its blocking checks passed (a promotion task runs no body and has no asset keys)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -235,6 +242,8 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
             partition=partition,
             check_keys=tuple(AssetCheckKey.from_user_string(k) for k in _at(row, 5)),
             gated_by=tuple(AssetCheckKey.from_user_string(k) for k in _at(row, 6)),
+            held_keys=tuple(AssetKey.from_user_string(k) for k in _at(row, 7)),
+            promotes=tuple(AssetKey.from_user_string(k) for k in _at(row, 8)),
         )
         for row in data["tasks"]
     )
@@ -256,10 +265,14 @@ def _task_data(task: Task) -> list[Any]:
         list(task.deps),
         task.stage,
     ]
-    if task.check_keys or task.gated_by:
+    if task.check_keys or task.gated_by or task.held_keys or task.promotes:
         # Only tasks with checks carry these: plans without checks keep their ids.
         data.append([key.to_user_string() for key in task.check_keys])
         data.append([key.to_user_string() for key in task.gated_by])
+    if task.held_keys or task.promotes:
+        # Only tasks of held assets carry these: other plans keep their ids.
+        data.append(["/".join(key.path) for key in task.held_keys])
+        data.append(["/".join(key.path) for key in task.promotes])
     return data
 
 
@@ -410,6 +423,7 @@ def _build_plan_with_checks(
     for task_id, keys in in_body.items():
         owner.update(dict.fromkeys(keys, task_id))
     check_tasks: dict[str, tuple[str, list[AssetCheckKey]]] = {}
+    reads_of: dict[str, set[AssetKey]] = {}
     for node, node_checks in by_check_node.items():
         task_id = node + suffix
         if task_id in deps:
@@ -418,6 +432,7 @@ def _build_plan_with_checks(
             dep for c in node_checks for dep in c.additional_deps
         }
         deps[task_id] = {task_of_key[key] for key in reads if key in task_of_key}
+        reads_of[task_id] = reads
         keys = sorted(AssetCheckKey(c.asset_key, c.name) for c in node_checks)
         check_tasks[task_id] = (node, keys)
         owner.update(dict.fromkeys(keys, task_id))
@@ -432,6 +447,9 @@ def _build_plan_with_checks(
             gates.setdefault(child_task, set()).add(key)
             if owner[key] != task_of_key[key.asset_key]:
                 deps[child_task].add(owner[key])
+    held, promotions = _plan_promotions(
+        graph, chosen, task_of_key, owner, reads_of, deps, gates, suffix
+    )
     stage_of = _node_stages(deps)
     tasks = [
         Task(
@@ -443,6 +461,7 @@ def _build_plan_with_checks(
             partition=partition,
             check_keys=tuple(sorted(in_body.get(task.task_id, ()))),
             gated_by=tuple(sorted(gates.get(task.task_id, ()))),
+            held_keys=tuple(sorted(held.get(task.task_id, ()))),
         )
         for task in base.tasks
     ]
@@ -456,8 +475,22 @@ def _build_plan_with_checks(
             partition=partition,
             check_keys=tuple(keys),
             gated_by=tuple(sorted(gates.get(task_id, ()))),
+            held_keys=tuple(sorted(held.get(task_id, ()))),
         )
         for task_id, (node, keys) in check_tasks.items()
+    )
+    tasks.extend(
+        Task(
+            task_id=task_id,
+            node=graph.get(key).node,
+            asset_keys=(),
+            deps=tuple(sorted(deps[task_id])),
+            stage=stage_of[task_id],
+            partition=partition,
+            gated_by=tuple(sorted(gates.get(task_id, ()))),
+            promotes=(key,),
+        )
+        for task_id, key in promotions.items()
     )
     tasks.sort(key=lambda task: (task.stage, task.task_id))
     body = {
@@ -477,8 +510,76 @@ def _build_plan_with_checks(
     )
 
 
+def promotion_task_id(asset_key: AssetKey, suffix: str = "") -> str:
+    """The id of the task that promotes `asset_key`'s held value (``a__b.promote``).
+
+    The dot keeps it apart from every node name (node names have none).
+    """
+    return "__".join(asset_key.path) + ".promote" + suffix
+
+
+def _plan_promotions(
+    graph: AssetGraph,
+    chosen: Mapping[AssetCheckKey, ManifestCheck],
+    task_of_key: Mapping[AssetKey, str],
+    owner: Mapping[AssetCheckKey, str],
+    reads_of: Mapping[str, set[AssetKey]],
+    deps: dict[str, set[str]],
+    gates: dict[str, set[AssetCheckKey]],
+    suffix: str,
+) -> tuple[dict[str, set[AssetKey]], dict[str, AssetKey]]:
+    """Holds the values that standalone blocking checks decide on, and plans promotions.
+
+    An asset that quarantines on a failed check, planned with a standalone blocking check
+    of its own, is held: its task stores the value in quarantine, the check tasks of its
+    checks read it from there, and a promotion task (after them, gated by every blocking
+    check of the asset) moves it to the normal location. What else reads the asset waits
+    for the promotion. Updates `deps` and `gates` in place.
+
+    Returns:
+        Task id -> the held keys it stores or reads; promotion task id -> its asset.
+    """
+    held_assets: set[AssetKey] = set()
+    for key, check in chosen.items():
+        task_id = task_of_key.get(key.asset_key)
+        if (
+            check.blocking
+            and task_id is not None
+            and owner[key] != task_id
+            and graph.get(key.asset_key).quarantine_on_failed_check
+        ):
+            held_assets.add(key.asset_key)
+    held: dict[str, set[AssetKey]] = {}
+    promotions: dict[str, AssetKey] = {}
+    for asset_key in sorted(held_assets):
+        asset_task = task_of_key[asset_key]
+        promotion = promotion_task_id(asset_key, suffix)
+        if promotion in deps:
+            raise PlanError(
+                f"two held assets would share the promotion task {promotion!r}; rename one "
+                f"of them (asset {asset_key.to_user_string()!r})"
+            )
+        promotions[promotion] = asset_key
+        held.setdefault(asset_task, set()).add(asset_key)
+        checkers = {owner[key] for key in chosen if key.asset_key == asset_key} - {asset_task}
+        for checker in checkers:
+            held.setdefault(checker, set()).add(asset_key)
+        deps[promotion] = {asset_task, *checkers}
+        gates[promotion] = {
+            key for key, check in chosen.items() if key.asset_key == asset_key and check.blocking
+        }
+        readers = {task_of_key.get(child) for child in graph.children_of(asset_key)}
+        readers.update(t for t, reads in reads_of.items() if asset_key in reads)
+        for reader in readers - checkers - {None, asset_task}:
+            assert reader is not None
+            deps[reader].add(promotion)
+    return held, promotions
+
+
 def _validated_checks(
-    graph: AssetGraph, checks: Collection[AssetCheckKey], planned: set[AssetKey]
+    graph: AssetGraph,
+    checks: Collection[AssetCheckKey],
+    planned: set[AssetKey],
 ) -> dict[AssetCheckKey, ManifestCheck]:
     """The checks to plan, by key, sorted; every problem raised at once."""
     known = graph.check_by_key
@@ -498,9 +599,38 @@ def _validated_checks(
             )
             continue
         chosen[key] = check
+    problems.extend(_check_subset_problems(graph, chosen))
     if problems:
         raise PlanError("cannot plan the checks:\n  - " + "\n  - ".join(problems))
     return chosen
+
+
+def _check_subset_problems(
+    graph: AssetGraph, chosen: Mapping[AssetCheckKey, ManifestCheck]
+) -> list[str]:
+    """A check node that cannot be subset must evaluate all of its checks, or none."""
+    selected: dict[str, set[AssetCheckKey]] = {}
+    for key, check in chosen.items():
+        if check.node != graph.get(key.asset_key).node and not check.can_subset:
+            selected.setdefault(check.node, set()).add(key)
+    if not selected:
+        return []
+    everything: dict[str, set[AssetCheckKey]] = {}
+    for check in graph.checks:
+        if check.node in selected:
+            everything.setdefault(check.node, set()).add(AssetCheckKey(check.asset_key, check.name))
+    problems = []
+    for node in sorted(selected):
+        missing = sorted(everything[node] - selected[node])
+        if missing:
+            shown = ", ".join(key.to_user_string() for key in missing)
+            problems.append(
+                f"multi_asset_check {node!r} cannot evaluate part of its checks, and {shown} "
+                f"{'is' if len(missing) == 1 else 'are'} not selected: select "
+                f"{'it' if len(missing) == 1 else 'them'} too (AssetSelection.checks(...)), or "
+                "declare it with @multi_asset_check(can_subset=True)"
+            )
+    return problems
 
 
 def plan_json(plan: Plan) -> str:

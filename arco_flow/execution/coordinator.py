@@ -314,6 +314,8 @@ class RunCoordinator:
             tags=self._tags,
             check_names=tuple(key.to_user_string() for key in task.check_keys),
             dynamic_partitions={name: self._dynamic_partitions[name] for name in names},
+            held_asset_keys=task.held_keys,
+            promoted_asset_keys=task.promotes,
         )
 
     def _on_outcome(self, ended: TaskOutcome, outcome: RunOutcome, canceling: bool) -> None:

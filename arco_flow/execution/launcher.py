@@ -23,6 +23,7 @@ from arco_flow.core.plan import Plan, PlanPartition, build_plan
 from arco_flow.core.run_state import RunState
 from arco_flow.execution.coordinator import RunCoordinator, RunOutcome
 from arco_flow.execution.dispatcher import Dispatcher, InProcessDispatcher, RoutingDispatcher
+from arco_flow.execution.promotion import Promoter, PromotingDispatcher, held_lookup
 from arco_flow.execution.recorder import EventSink, MaterializationLookup, RunRecorder
 from arco_flow.sdk.assets import DEFAULT_IO_MANAGER_KEY
 from arco_flow.sdk.config import normalize_run_config, validate_run_config_keys
@@ -155,6 +156,7 @@ def prepare_run(
     partition = _plan_partition(
         definitions, partitioned_keys, partition_key, partition_key_range, snapshot
     )
+    _check_partitions_match(definitions, checks, partition)
     config = normalize_run_config(run_config)
     validate_run_config_keys(config, list(definitions.nodes_by_name), list(definitions.resources))
     plan = build_plan(
@@ -295,6 +297,11 @@ def run_prepared(
             dynamic_partitions=DynamicPartitionsSnapshot(prepared.dynamic_partitions),
         )
         dispatcher: Dispatcher = InProcessDispatcher(session, recorder.record)
+        if any(task.promotes for task in plan.tasks):
+            promoter = Promoter(
+                definitions, session.resources, held_lookup(instance), recorder.record
+            )
+            dispatcher = PromotingDispatcher(dispatcher, promoter)
         return RunCoordinator(dispatcher=dispatcher, **common).run()
 
 
@@ -329,13 +336,16 @@ def _run_in_pool(
         for task in prepared.plan.tasks
         if task.node in checks and checks[task.node].runs_on_control_plane
     )
+    # Held values are promoted here too (see `execution.promotion`): through the IO
+    # managers of the promoted assets, set up in this process.
+    promoted = sorted({key for task in prepared.plan.tasks for key in task.promotes})
     with ProcessPoolDispatcher(
         code_location,
         emit=recorder.record,
         max_workers=max_concurrent or os.cpu_count() or 2,
         storage_dir=storage_dir,
     ) as pool:
-        if not local:
+        if not local and not promoted:
             return RunCoordinator(dispatcher=pool, **common).run()
         resources = dict(definitions.resources)
         if DEFAULT_IO_MANAGER_KEY not in resources and storage_dir is not None:
@@ -343,16 +353,29 @@ def _run_in_pool(
 
             resources[DEFAULT_IO_MANAGER_KEY] = FilesystemIOManager(base_dir=storage_dir)
         required = required_resource_keys(definitions, [checks[node] for node in local])
+        required.update(
+            output.io_manager_key
+            for key in promoted
+            for output in definitions.get_assets_def(key).outputs
+            if output.key == key
+        )
         config = prepared.run_config.get("resources", {})
         with ResourceScope(resources, config, required) as scope:
-            session = WorkerSession(
-                definitions,
-                scope.as_dict(),
-                instance=instance,
-                dynamic_partitions=DynamicPartitionsSnapshot(prepared.dynamic_partitions),
-            )
-            in_process = InProcessDispatcher(session, recorder.record)
-            dispatcher = RoutingDispatcher(pool, in_process, local)
+            dispatcher: Dispatcher = pool
+            if local:
+                session = WorkerSession(
+                    definitions,
+                    scope.as_dict(),
+                    instance=instance,
+                    dynamic_partitions=DynamicPartitionsSnapshot(prepared.dynamic_partitions),
+                )
+                in_process = InProcessDispatcher(session, recorder.record)
+                dispatcher = RoutingDispatcher(pool, in_process, local)
+            if promoted:
+                promoter = Promoter(
+                    definitions, scope.as_dict(), held_lookup(instance), recorder.record
+                )
+                dispatcher = PromotingDispatcher(dispatcher, promoter)
             return RunCoordinator(dispatcher=dispatcher, **common).run()
 
 
@@ -417,6 +440,38 @@ def resolve_run_partition(
             "covers one key or one range: pass partition_key= or partition_key_range=, not both"
         )
     return partition_key, partition_key_range
+
+
+def _check_partitions_match(
+    definitions: Definitions, checks: Iterable[AssetCheckKey], partition: PlanPartition | None
+) -> None:
+    """Every check of the run checks an asset partitioned as the run is, or none of them.
+
+    Raises:
+        PartitionError: listing each check of a partitioned asset in an unpartitioned run,
+            and each check of an unpartitioned asset in a partitioned one.
+    """
+    problems: list[str] = []
+    for key in sorted(checks):
+        spec = definitions.get_assets_def(key.asset_key).specs_by_key[key.asset_key]
+        shown, asset = key.to_user_string(), key.asset_key.to_user_string()
+        if spec.partitions_def is not None and partition is None:
+            problems.append(
+                f"check {shown!r} checks the partitioned asset {asset!r}, but the run has no "
+                "partition (its selected assets are unpartitioned): run the check in a run of "
+                f"{asset!r} for a partition key or range, or leave it out of this selection "
+                "(AssetSelection.without_checks())"
+            )
+        elif spec.partitions_def is None and partition is not None:
+            which = partition.key or f"{partition.range_start}...{partition.range_end}"
+            problems.append(
+                f"check {shown!r} checks the unpartitioned asset {asset!r}, but the run is for "
+                f"partition {which!r}: run the check in a run without a partition (select "
+                f"{asset!r} or the check alone), or leave it out of this selection "
+                "(AssetSelection.without_checks())"
+            )
+    if problems:
+        raise PartitionError("cannot plan the checks:\n  - " + "\n  - ".join(problems))
 
 
 def _plan_partition(

@@ -20,6 +20,7 @@ from arco_flow.core.events import (
     AssetMaterialized,
     AssetObserved,
     AssetQuarantined,
+    AssetQuarantineReleased,
     Event,
     EventRecord,
     LogRecorded,
@@ -92,7 +93,11 @@ class RunRecorder:
             event = self._with_target(event)
         new = NewEvent(event=event, idempotency_key=self._key(event), actor=self._actor)
         task_id = getattr(event, "task_id", None)
-        if isinstance(event, _HELD):
+        if isinstance(event, _HELD) or (
+            isinstance(event, AssetQuarantineReleased) and event.task_id is not None
+        ):
+            # A run's promotion lands with the materialization it records, or not at all.
+            assert event.task_id is not None
             attempt = self._attempt_of.get(event.task_id, 0)
             self._held.setdefault((event.task_id, attempt), []).append(new)
             return

@@ -264,6 +264,7 @@ class AssetsDefinition:
                     retry_policy=self.retry_policy,
                     timeout_s=self.timeout_s,
                     backfill_policy=self.backfill_policy,
+                    quarantine_on_failed_check=spec.quarantine_on_failed_check,
                     partitions=(
                         _partitions_data(spec.partitions_def)
                         if spec.partitions_def is not None

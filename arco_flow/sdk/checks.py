@@ -41,6 +41,7 @@ __all__ = [
     "AssetCheckSpec",
     "AssetChecksDefinition",
     "asset_check",
+    "build_asset_check_context",
     "check_node_name",
     "multi_asset_check",
     "resolve_check_results",
@@ -130,14 +131,18 @@ class AssetCheckSpec:
         """The check's key: the asset and the name."""
         return AssetCheckKey(self.asset_key, self.name)
 
-    def to_manifest_check(self, node: str) -> ManifestCheck:
-        """The check as manifest data, evaluated by compute node `node`."""
+    def to_manifest_check(self, node: str, *, can_subset: bool = False) -> ManifestCheck:
+        """The check as manifest data, evaluated by compute node `node`.
+
+        `can_subset`: whether the node may evaluate part of its checks.
+        """
         return ManifestCheck(
             asset_key=self.asset_key,
             name=self.name,
             node=node,
             blocking=self.blocking,
             description=self.description,
+            can_subset=can_subset,
         )
 
 
@@ -203,6 +208,64 @@ class AssetCheckExecutionContext(AssetExecutionContext):
     def check_specs(self) -> list[AssetCheckSpec]:
         """The specs of the checks this attempt evaluates."""
         return list(self._check_specs)
+
+
+def build_asset_check_context(
+    resources: Mapping[str, Any] | None = None,
+    resources_config: Mapping[str, Any] | None = None,
+    asset_config: Any = None,
+    instance: Any = None,
+    *,
+    check_specs: Iterable[AssetCheckSpec] = (),
+    partition_key: str | None = None,
+    partitions_def: Any = None,
+    run_tags: Mapping[str, str] | None = None,
+) -> AssetCheckExecutionContext:
+    """A context for calling a check body directly in a unit test (Dagster's name).
+
+    ``my_check(build_asset_check_context(resources={"db": db}), orders=[1, 2])`` runs the
+    body as a run would, with the value passed in. Resources are used as given: a
+    `ConfigurableResource` is not set up, as in Dagster's direct invocation.
+
+    Args:
+        resources: resource key -> resource.
+        resources_config: not supported: pass resources built with their config instead.
+        asset_config: the check node's config (``context.op_config``).
+        instance: handed on as ``context.instance``.
+        check_specs: the checks the call evaluates (``context.check_specs`` and
+            ``context.selected_asset_check_keys``); none by default.
+        partition_key: the partition of the checked asset the call checks.
+        partitions_def: the checked asset's partitions definition.
+        run_tags: the run's tags.
+
+    Raises:
+        DefinitionError: `resources_config` is given, or a check spec is not an
+            `AssetCheckSpec`.
+    """
+    if resources_config:
+        raise DefinitionError(
+            "build_asset_check_context(resources_config=...) is not supported: build the "
+            "resources with their config and pass them as resources={...}"
+        )
+    specs = tuple(check_specs)
+    for spec in specs:
+        if not isinstance(spec, AssetCheckSpec):
+            raise DefinitionError(
+                f"build_asset_check_context(check_specs=...) got {spec!r}; pass "
+                "AssetCheckSpec(name, asset=...)"
+            )
+    return AssetCheckExecutionContext(
+        check_specs=specs,
+        run_id="direct-invocation",
+        node_name="direct_invocation",
+        asset_keys=sorted({spec.asset_key for spec in specs}, key=lambda key: key.path),
+        op_config=asset_config,
+        resources=resources,
+        run_tags=run_tags,
+        partition_key=partition_key,
+        partitions_def=partitions_def,
+        instance=instance,
+    )
 
 
 def check_node_name(asset_key: AssetKey, name: str) -> str:
@@ -329,7 +392,10 @@ class AssetChecksDefinition:
 
     def to_manifest_checks(self) -> list[ManifestCheck]:
         """The checks as manifest data."""
-        return [spec.to_manifest_check(self.node_name) for spec in self.specs]
+        return [
+            spec.to_manifest_check(self.node_name, can_subset=self.can_subset)
+            for spec in self.specs
+        ]
 
 
 def _bind_check_inputs(
@@ -675,19 +741,17 @@ def quarantine_problems(
 ) -> list[str]:
     """What keeps the assets that quarantine on a failed check from doing so, as messages.
 
-    An asset with ``quarantine_on_failed_check`` needs a blocking check declared in its
-    body (``check_specs``): that is where the quarantine is decided, with the value in
-    hand. A standalone blocking ``@asset_check`` on it runs after the value is stored, so
-    it is refused. Its IO manager must support quarantine (`QuarantiningIOManager`); an
-    unbound key gets the default filesystem or in-memory manager, which do.
+    An asset with ``quarantine_on_failed_check`` needs a blocking check: declared in its
+    body (``check_specs``: the quarantine is decided with the value in hand) or standalone
+    (``@asset_check(blocking=True)``: a run that plans it holds the value in quarantine
+    until the check passes, then promotes it). Its IO manager must support quarantine
+    (`QuarantiningIOManager`); an unbound key gets the default filesystem or in-memory
+    manager, which do.
     """
     from arco_flow.sdk.io_managers import supports_quarantine
 
     standalone = {
-        spec.asset_key: definition.node_name
-        for definition in checks
-        for spec in definition.specs
-        if spec.blocking
+        spec.asset_key for definition in checks for spec in definition.specs if spec.blocking
     }
     problems: list[str] = []
     for definition in assets:
@@ -697,17 +761,11 @@ def quarantine_problems(
             if not spec.quarantine_on_failed_check:
                 continue
             where = f"asset {spec.key.to_user_string()!r} quarantines on a failed check"
-            if spec.key not in blocking:
+            if spec.key not in blocking and spec.key not in standalone:
                 problems.append(
-                    f"{where} but declares no blocking check in its body; add "
-                    "check_specs=[AssetCheckSpec(..., blocking=True)] or drop "
+                    f"{where} but has no blocking check; add check_specs=[AssetCheckSpec(..., "
+                    "blocking=True)] or an @asset_check(asset=..., blocking=True), or drop "
                     "quarantine_on_failed_check"
-                )
-            if spec.key in standalone:
-                problems.append(
-                    f"{where}, but the blocking check {standalone[spec.key]!r} is standalone: it "
-                    "runs after the value is stored, so it cannot quarantine it; declare it in "
-                    "the asset's check_specs, or make it non-blocking"
                 )
             key = managers.get(spec.key, DEFAULT_IO_MANAGER_KEY)
             manager = resources.get(key)

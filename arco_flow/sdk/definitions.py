@@ -251,6 +251,7 @@ class Definitions:
                     additional_deps=tuple(
                         sorted((d for d in spec.additional_deps if d in node_of), key=_path)
                     ),
+                    can_subset=node in check_nodes and check_nodes[node].can_subset,
                 )
             )
         checks.sort(key=lambda check: (check.asset_key.path, check.name))

@@ -11,7 +11,7 @@ import datetime
 import inspect
 import resource
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -234,6 +234,11 @@ def execute_task(request: TaskRequest, session: WorkerSession, emit: Emit) -> Ta
     started_cpu = time.process_time()
     emit(TaskStarted(run_id=request.run_id, task_id=request.task_id, attempt=request.attempt))
     try:
+        if request.promoted_asset_keys:
+            raise ExecutionError(
+                f"task {request.task_id!r} promotes held values, which happens in the control "
+                "plane (it reads what the run recorded); route promotion tasks to it"
+            )
         checks = session.checks_def(request.node)
         if checks is not None:
             blocked = _run_check_body(request, session, checks, emit)
@@ -338,7 +343,7 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> list[
         manager = session.io_manager(binding.input_manager_key or manager_key)
         upstream = input_subsets[binding.name]
 
-        loading = (manager, binding, output_name, run_id, needed, context)
+        loading = (manager, binding, output_name, run_id, needed, context, False)
         if upstream is None:
             kwargs[binding.name] = _load_input(*loading, None)
             continue
@@ -374,10 +379,16 @@ def _run_body(request: TaskRequest, session: WorkerSession, emit: Emit) -> list[
     # The body's checks are decided before its values are stored: a value whose blocking
     # check failed goes straight to quarantine, never to the normal location.
     failed = _failed_blocking(pairs)
+    held = set(request.held_asset_keys)
     for produced in outputs:
         store = (request, session, definition, context, scope, event_keys)
-        quarantined = _quarantined_checks(definition, produced.output.key, failed)
-        _store_output(*store, produced, needed, emit, quarantined)
+        key = produced.output.key
+        quarantined = _quarantined_checks(definition, key, failed)
+        pending = key in held and not quarantined
+        if pending:
+            # Standalone blocking checks decide on it later in the run: it waits apart.
+            quarantined = _standalone_blocking_checks(session, key)
+        _store_output(*store, produced, needed, emit, quarantined, pending=pending)
     return _emit_evaluations(request, pairs, event_keys, request.run_id, emit)
 
 
@@ -400,6 +411,17 @@ def _quarantined_checks(
     return tuple(sorted(check.name for check in failed if check.asset_key == key))
 
 
+def _standalone_blocking_checks(session: WorkerSession, key: AssetKey) -> tuple[str, ...]:
+    """The names of the standalone blocking checks of `key` (what a held value waits for)."""
+    names = {
+        spec.name
+        for definition in session.definitions.asset_checks
+        for spec in definition.specs
+        if spec.asset_key == key and spec.blocking
+    }
+    return tuple(sorted(names)) or ("(standalone checks)",)
+
+
 def _selected_checks(request: TaskRequest) -> list[AssetCheckKey]:
     return [AssetCheckKey.from_user_string(name) for name in request.check_names]
 
@@ -410,8 +432,12 @@ def _emit_evaluations(
     event_keys: Sequence[str | None],
     target_run_id: str | None,
     emit: Emit,
+    held: Collection[AssetKey] = (),
 ) -> list[AssetCheckKey]:
-    """Emits one evaluation per result (and partition); returns the failed blocking checks."""
+    """Emits one evaluation per result (and partition); returns the failed blocking checks.
+
+    A check of a `held` asset evaluated this run's value, still in quarantine.
+    """
     for spec, result in pairs:
         try:
             metadata = (
@@ -434,7 +460,7 @@ def _emit_evaluations(
                     partition_key=partition_key,
                     metadata=metadata,
                     description=result.description or spec.description,
-                    target_run_id=target_run_id,
+                    target_run_id=request.run_id if spec.asset_key in held else target_run_id,
                 )
             )
     return _failed_blocking(pairs)
@@ -487,10 +513,12 @@ def _run_check_body(
     for parameter, resource_key in signature.resource_params.items():
         kwargs[parameter] = resources[resource_key]
     event_keys: Sequence[str | None] = scope.keys() if scope is not None else (None,)
+    held = set(request.held_asset_keys)
     for binding in definition.inputs:
         output_name, manager_key = session.upstream_output(binding.key)
         manager = session.io_manager(binding.input_manager_key or manager_key)
-        loading = (manager, binding, output_name, run_id, needed, context)
+        # A held value of this run is read where it waits: in quarantine.
+        loading = (manager, binding, output_name, run_id, needed, context, binding.key in held)
         if scope is None or session.partitions_def_of(binding.key) is None:
             kwargs[binding.name] = _load_input(*loading, None)
         elif len(event_keys) == 1:
@@ -501,7 +529,7 @@ def _run_check_body(
     returned = definition.compute_fn(**kwargs)
     where = f"asset check {definition.node_name!r}"
     pairs = resolve_check_results(definition.specs, chosen, results_of(returned), where)
-    return _emit_evaluations(request, pairs, event_keys, None, emit)
+    return _emit_evaluations(request, pairs, event_keys, None, emit, held)
 
 
 def _partition_scope(
@@ -536,6 +564,7 @@ def _load_input(
     run_id: str,
     resources: Mapping[str, Any],
     context: AssetExecutionContext,
+    quarantined: bool,
     partition_key: str | None,
 ) -> Any:
     upstream = OutputContext(
@@ -545,6 +574,7 @@ def _load_input(
         partition_key=partition_key,
         resources=resources,
         log=context.log,
+        quarantine=quarantined,
     )
     return manager.load_input(
         InputContext(
@@ -672,8 +702,13 @@ def _store_output(
     resources: Mapping[str, Any],
     emit: Emit,
     quarantined_by: tuple[str, ...] = (),
+    *,
+    pending: bool = False,
 ) -> None:
-    """Stores a produced value and records it: materialized, or quarantined by checks."""
+    """Stores a produced value and records it: materialized, or quarantined by checks.
+
+    `pending`: the value is held in quarantine for `quarantined_by`, checks still to run.
+    """
     output = produced.output
     metadata = dict(produced.metadata)
     if produced.has_value:
@@ -693,7 +728,8 @@ def _store_output(
         if quarantined_by and not supports_quarantine(manager):
             raise ExecutionError(
                 f"asset {output.key.to_user_string()!r} must go to quarantine (blocking "
-                f"check {', '.join(quarantined_by)} failed), but its IO manager "
+                f"check {', '.join(quarantined_by)} {'pending' if pending else 'failed'}), "
+                "but its IO manager "
                 f"{output.io_manager_key!r} ({type(manager).__name__}) cannot keep values in "
                 "quarantine; implement QuarantiningIOManager or use FilesystemIOManager"
             )
@@ -724,6 +760,7 @@ def _store_output(
                     data_version=data_version,
                     code_version=code_version,
                     has_value=produced.has_value,
+                    pending=pending,
                 )
             )
         return

@@ -118,6 +118,7 @@ def test_public_names_are_pinned():
         "asset",
         "asset_check",
         "asset_sensor",
+        "build_asset_check_context",
         "build_asset_context",
         "build_last_update_freshness_checks",
         "build_multi_asset_sensor_context",

@@ -25,3 +25,18 @@ def test_task_requests_cross_a_process_as_canonical_json_and_come_back_equal():
     assert again == request
     assert again.idempotency_key == "r/t[2024-01-01]/2"
     assert loads(wire)["version"] == 1
+
+
+def test_held_and_promoted_keys_cross_a_process_and_plain_requests_do_not_carry_them():
+    request = TaskRequest(
+        run_id="r",
+        task_id="orders.promote",
+        attempt=1,
+        node="orders",
+        asset_keys=(),
+        held_asset_keys=(AssetKey(["raw", "orders"]),),
+        promoted_asset_keys=(AssetKey(["raw", "orders"]),),
+    )
+    assert request_from_data(loads(canonical_json(request_to_data(request)))) == request
+    plain = TaskRequest(run_id="r", task_id="t", attempt=1, node="t", asset_keys=())
+    assert "held_asset_keys" not in request_to_data(plain)

@@ -38,21 +38,31 @@ def test_the_flag_is_on_the_spec_and_on_asset_out():
     assert [spec.quarantine_on_failed_check for spec in both.specs] == [True, False]
 
 
-def test_an_asset_without_a_blocking_check_in_its_body_is_refused():
+def test_an_asset_without_a_blocking_check_is_refused():
     defs = af.Definitions(assets=[orders_asset()])
-    with pytest.raises(af.DefinitionsValidationError, match="declares no blocking check"):
+    with pytest.raises(af.DefinitionsValidationError, match="has no blocking check"):
         defs.validate()
 
 
-def test_a_standalone_blocking_check_is_refused_and_named():
-    orders = orders_asset(BLOCKING)
+def test_a_standalone_blocking_check_is_enough():
+    orders = orders_asset()
 
     @af.asset_check(asset=orders, blocking=True)
     def late(orders):
         return af.AssetCheckResult(passed=True)
 
+    af.Definitions(assets=[orders], asset_checks=[late]).validate()
+
+
+def test_a_standalone_non_blocking_check_is_not_enough():
+    orders = orders_asset()
+
+    @af.asset_check(asset=orders)
+    def late(orders):
+        return af.AssetCheckResult(passed=True)
+
     defs = af.Definitions(assets=[orders], asset_checks=[late])
-    with pytest.raises(af.DefinitionsValidationError, match="blocking check 'orders_late'"):
+    with pytest.raises(af.DefinitionsValidationError, match="has no blocking check"):
         defs.validate()
 
 
