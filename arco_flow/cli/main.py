@@ -16,6 +16,7 @@ import click
 
 from arco_flow.cli.backfill import backfill
 from arco_flow.cli.checks import checks
+from arco_flow.cli.daemon import register_daemon_commands
 from arco_flow.cli.partitions import partitions
 from arco_flow.cli.runs import runs, store
 from arco_flow.core.errors import (
@@ -290,6 +291,7 @@ cli.add_command(runs)
 cli.add_command(store)
 cli.add_command(partitions)
 cli.add_command(checks)
+register_daemon_commands(cli)
 
 
 def main() -> None:

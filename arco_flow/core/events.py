@@ -24,6 +24,21 @@ from arco_flow.core.errors import ArcoError
 from arco_flow.core.keys import AssetKey
 
 __all__ = [
+    "DAEMON_EVENT_TYPES",
+    "DaemonEvent",
+    "DaemonHeartbeat",
+    "DaemonLeaseAcquired",
+    "DaemonLeaseReleased",
+    "INSTIGATOR_EVENT_TYPES",
+    "InstigatorEvent",
+    "InstigatorStarted",
+    "InstigatorStopped",
+    "TickCompleted",
+    "TickDynamicPartitionsRequested",
+    "TickFailed",
+    "TickRunRequested",
+    "TickSkipped",
+    "TickStarted",
     "AssetCheckEvaluated",
     "AssetQuarantineDiscarded",
     "AssetQuarantineReleased",
@@ -552,6 +567,170 @@ class BackfillEnded:
     status: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstigatorStarted:
+    """A user started a schedule or sensor; its `default_status` no longer applies."""
+
+    STREAM_PREFIX: ClassVar[str] = "instigator"
+    STREAM_FIELD: ClassVar[str] = "instigator_name"
+    EVENT_TYPE: ClassVar[str] = "instigator.started/1"
+    instigator_name: str
+    instigator_type: str
+    """``schedule`` or ``sensor``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstigatorStopped:
+    """A user stopped a schedule or sensor; its `default_status` no longer applies."""
+
+    STREAM_PREFIX: ClassVar[str] = "instigator"
+    STREAM_FIELD: ClassVar[str] = "instigator_name"
+    EVENT_TYPE: ClassVar[str] = "instigator.stopped/1"
+    instigator_name: str
+    instigator_type: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickStarted:
+    """A schedule or sensor tick was evaluated; appended with its requests in one batch.
+
+    A tick is recorded only once its evaluation returned, together with every run and
+    dynamic-partition request it made, so a daemon that dies mid-tick leaves either
+    nothing (the tick is evaluated again) or the whole evaluation (the tick is resumed
+    from it, never evaluated again).
+    """
+
+    STREAM_PREFIX: ClassVar[str] = "instigator"
+    STREAM_FIELD: ClassVar[str] = "instigator_name"
+    EVENT_TYPE: ClassVar[str] = "instigator.tick_started/1"
+    instigator_name: str
+    tick_id: str
+    """A schedule's is its scheduled time (``s<POSIX seconds>``), so a time is ticked once."""
+    instigator_type: str
+    timestamp: float
+    """When the evaluation began (POSIX seconds, the daemon's clock)."""
+    scheduled_time: float | None = None
+    """The fire time a schedule tick is for (POSIX seconds); None for a sensor."""
+    cursor_before: str | None = None
+    """The cursor the sensor evaluation started from."""
+    cursor_after: str | None = None
+    """The cursor the evaluation returned; it becomes the sensor's cursor when the tick ends."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickRunRequested:
+    """A tick asked for a run; recorded before the run is launched, under its run id."""
+
+    STREAM_PREFIX: ClassVar[str] = "instigator"
+    STREAM_FIELD: ClassVar[str] = "instigator_name"
+    EVENT_TYPE: ClassVar[str] = "instigator.run_requested/1"
+    instigator_name: str
+    tick_id: str
+    run_id: str
+    run_key: str | None = None
+    """Launched at most once per instigator: the idempotency key of this event holds it."""
+    request: Mapping[str, Any] = field(default_factory=dict)
+    """The request as data: job_name, run_config, tags, partition_key, asset_selection."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickDynamicPartitionsRequested:
+    """A sensor tick asked to add or delete keys of a dynamic partitions definition."""
+
+    STREAM_PREFIX: ClassVar[str] = "instigator"
+    STREAM_FIELD: ClassVar[str] = "instigator_name"
+    EVENT_TYPE: ClassVar[str] = "instigator.partitions_requested/1"
+    instigator_name: str
+    tick_id: str
+    ordinal: int
+    """Position of the request in the tick's result; they apply in this order."""
+    partitions_def_name: str
+    partition_keys: tuple[str, ...]
+    added: bool
+    """True: add the keys; False: delete them."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickSkipped:
+    """A tick requested nothing (a skip reason, or every run key was requested before)."""
+
+    STREAM_PREFIX: ClassVar[str] = "instigator"
+    STREAM_FIELD: ClassVar[str] = "instigator_name"
+    EVENT_TYPE: ClassVar[str] = "instigator.tick_skipped/1"
+    instigator_name: str
+    tick_id: str
+    reason: str = ""
+    cursor: str | None = None
+    """The sensor's cursor after the tick."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickFailed:
+    """A tick's evaluation raised (or its requests could not be applied)."""
+
+    STREAM_PREFIX: ClassVar[str] = "instigator"
+    STREAM_FIELD: ClassVar[str] = "instigator_name"
+    EVENT_TYPE: ClassVar[str] = "instigator.tick_failed/1"
+    instigator_name: str
+    tick_id: str
+    error: ErrorInfo
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickCompleted:
+    """Every run a tick requested was launched (or exists) and its partitions applied."""
+
+    STREAM_PREFIX: ClassVar[str] = "instigator"
+    STREAM_FIELD: ClassVar[str] = "instigator_name"
+    EVENT_TYPE: ClassVar[str] = "instigator.tick_completed/1"
+    instigator_name: str
+    tick_id: str
+    run_ids: tuple[str, ...] = ()
+    cursor: str | None = None
+    """The sensor's cursor after the tick."""
+    skipped_run_keys: tuple[str, ...] = ()
+    """Run keys the tick asked for that an earlier tick had already requested."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonLeaseAcquired:
+    """A daemon took the store: it alone runs schedules, sensors and backfills."""
+
+    STREAM_PREFIX: ClassVar[str] = "daemon"
+    STREAM_FIELD: ClassVar[str] = "lease_name"
+    EVENT_TYPE: ClassVar[str] = "daemon.lease_acquired/1"
+    lease_name: str
+    daemon_id: str
+    host: str
+    pid: int
+    ttl_s: float
+    """A lease whose last heartbeat is older than this is stale and may be taken."""
+    stolen_from: str | None = None
+    """The daemon whose stale lease was taken over."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonHeartbeat:
+    """The daemon holding the lease is alive."""
+
+    STREAM_PREFIX: ClassVar[str] = "daemon"
+    STREAM_FIELD: ClassVar[str] = "lease_name"
+    EVENT_TYPE: ClassVar[str] = "daemon.heartbeat/1"
+    lease_name: str
+    daemon_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonLeaseReleased:
+    """The daemon holding the lease stopped cleanly; another may take the store at once."""
+
+    STREAM_PREFIX: ClassVar[str] = "daemon"
+    STREAM_FIELD: ClassVar[str] = "lease_name"
+    EVENT_TYPE: ClassVar[str] = "daemon.lease_released/1"
+    lease_name: str
+    daemon_id: str
+
+
 RunEvent: TypeAlias = (
     RunStarted
     | RunResumed
@@ -606,7 +785,41 @@ QUARANTINE_EVENT_TYPES: tuple[type[QuarantineEvent], ...] = (
 )
 """The events of the ``quarantine:<run_id>`` streams: decisions on a run's quarantined values."""
 
-Event: TypeAlias = RunEvent | PartitionsEvent | BackfillEvent | QuarantineEvent
+InstigatorEvent: TypeAlias = (
+    InstigatorStarted
+    | InstigatorStopped
+    | TickStarted
+    | TickRunRequested
+    | TickDynamicPartitionsRequested
+    | TickSkipped
+    | TickFailed
+    | TickCompleted
+)
+
+INSTIGATOR_EVENT_TYPES: tuple[type[InstigatorEvent], ...] = (
+    InstigatorStarted,
+    InstigatorStopped,
+    TickStarted,
+    TickRunRequested,
+    TickDynamicPartitionsRequested,
+    TickSkipped,
+    TickFailed,
+    TickCompleted,
+)
+"""The events of the ``instigator:<name>`` streams: a schedule's or sensor's status and ticks."""
+
+DaemonEvent: TypeAlias = DaemonLeaseAcquired | DaemonHeartbeat | DaemonLeaseReleased
+
+DAEMON_EVENT_TYPES: tuple[type[DaemonEvent], ...] = (
+    DaemonLeaseAcquired,
+    DaemonHeartbeat,
+    DaemonLeaseReleased,
+)
+"""The events of the ``daemon:<lease_name>`` stream: which daemon owns the store."""
+
+Event: TypeAlias = (
+    RunEvent | PartitionsEvent | BackfillEvent | QuarantineEvent | InstigatorEvent | DaemonEvent
+)
 
 RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
     RunStarted,
@@ -634,6 +847,8 @@ EVENT_TYPES: dict[str, type[Any]] = {
         DynamicPartitionsDeleted,
         *BACKFILL_EVENT_TYPES,
         *QUARANTINE_EVENT_TYPES,
+        *INSTIGATOR_EVENT_TYPES,
+        *DAEMON_EVENT_TYPES,
     )
 }
 
@@ -710,6 +925,13 @@ def idempotency_key(event: Event, ordinal: int | str = 0) -> str:
         # One decision per quarantined value: a second release or discard collapses.
         where = f"{'/'.join(event.asset_key.path)}/{event.partition_key or ''}"
         return f"{stream_of(event)}/{where}/resolved"
+    if isinstance(event, INSTIGATOR_EVENT_TYPES):
+        return _instigator_idempotency_key(event, ordinal)
+    if isinstance(event, DaemonLeaseAcquired):
+        # By the stream position it was taken at: of two daemons racing, one wins.
+        return f"{stream_of(event)}/{event.EVENT_TYPE}/{ordinal}"
+    if isinstance(event, DAEMON_EVENT_TYPES):
+        return f"{stream_of(event)}/{event.EVENT_TYPE}/{event.daemon_id}/{ordinal}"
     assert isinstance(event, DynamicPartitionsAdded | DynamicPartitionsDeleted)
     return _partitions_idempotency_key(event, ordinal)
 
@@ -751,6 +973,25 @@ def _backfill_idempotency_key(event: BackfillEvent, ordinal: int | str) -> str:
     if isinstance(event, BackfillCreated):
         return base
     return f"{base}/{ordinal}"
+
+
+def _instigator_idempotency_key(event: InstigatorEvent, ordinal: int | str) -> str:
+    """The key of an instigator event.
+
+    A run request with a run key is keyed by it alone, so the log holds at most one
+    request per (instigator, run key) across ticks and daemons: appending another returns
+    the first. Other tick events are keyed by their tick; starts and stops by `ordinal`.
+    """
+    base = f"{stream_of(event)}/{event.EVENT_TYPE}"
+    if isinstance(event, TickRunRequested):
+        if event.run_key is not None:
+            return f"{stream_of(event)}/run_key/{event.run_key}"
+        return f"{base}/{event.tick_id}/{ordinal}"
+    if isinstance(event, TickDynamicPartitionsRequested):
+        return f"{base}/{event.tick_id}/{event.ordinal}"
+    if isinstance(event, InstigatorStarted | InstigatorStopped):
+        return f"{base}/{ordinal}"
+    return f"{base}/{event.tick_id}"
 
 
 def _value_to_data(value: Any) -> Any:

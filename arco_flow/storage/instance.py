@@ -29,6 +29,12 @@ from arco_flow.core.events import (
 )
 from arco_flow.core.keys import AssetCheckKey, AssetKey, CoercibleToAssetKey
 from arco_flow.core.partitions import PartitionsDefinition
+from arco_flow.storage.instigator_projection import (
+    InstigatorState,
+    TickRecord,
+    instigator_stream,
+    restore_instigator_state,
+)
 from arco_flow.storage.memory_store import MemoryEventStore
 from arco_flow.storage.partition_status import AssetPartitionStatus
 from arco_flow.storage.protocols import Storage
@@ -160,6 +166,16 @@ class ArcoInstance:
     ) -> list[BackfillRecord]:
         """Backfill summaries, newest first (`arco_flow.daemon.backfills` drives them)."""
         return self.storage.list_backfills(statuses=statuses, limit=limit, **self._scope())
+
+    # -- schedules and sensors -----------------------------------------------------
+
+    def get_instigator_state(self, name: str) -> InstigatorState:
+        """A schedule's or sensor's status, cursor and ticks, folded from its stream."""
+        return restore_instigator_state(name, self.read_stream(instigator_stream(name)))
+
+    def get_ticks(self, name: str, *, limit: int | None = None) -> list[TickRecord]:
+        """The ticks of a schedule or sensor, newest first."""
+        return self.get_instigator_state(name).history(limit)
 
     # -- runs -----------------------------------------------------------------------
 

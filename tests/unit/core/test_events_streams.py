@@ -28,7 +28,14 @@ ADDED = DynamicPartitionsAdded(partitions_def_name="customers", partition_keys=(
 def test_every_event_class_names_its_stream_prefix_and_field():
     for cls in EVENT_TYPES.values():
         assert cls.STREAM_FIELD in cls.__dataclass_fields__
-        assert cls.STREAM_PREFIX in {"run", "partitions", "backfill", "quarantine"}
+        assert cls.STREAM_PREFIX in {
+            "run",
+            "partitions",
+            "backfill",
+            "quarantine",
+            "instigator",
+            "daemon",
+        }
 
 
 def test_run_events_stream_by_run_and_partition_events_by_definition():
