@@ -83,6 +83,7 @@ if TYPE_CHECKING:
         TimeWindowPartitionsDefinition,
         WeeklyPartitionsDefinition,
     )
+    from arco_flow.daemon.automation import evaluate_automation_conditions
     from arco_flow.execution.materialize import (
         ExecuteInProcessResult,
         materialize,
@@ -288,6 +289,7 @@ __all__ = [
     "build_sensor_context",
     "build_time_partition_freshness_checks",
     "define_asset_job",
+    "evaluate_automation_conditions",
     "materialize",
     "materialize_to_memory",
     "multi_asset",
@@ -310,6 +312,7 @@ _LAZY_NAMES: dict[str, str] = {
         "arco_flow.execution.materialize",
     ),
     "ArcoInstance": "arco_flow.storage.instance",
+    "evaluate_automation_conditions": "arco_flow.daemon.automation",
     "AutomationCondition": "arco_flow.core.automation",
     **dict.fromkeys(
         (

@@ -8,8 +8,11 @@ state is every partition materialized. After a first (full) tick and a settling 
 - event: a root's latest partition is materialized; the time of the tick that requests
   its downstream (checked: eager requests a child with its parent), then settling ticks.
 
-Prints one JSON line: p50/p99 (ms) of both, the first tick, and the graph's build time.
-Only the pure evaluator is timed: reading state from the store is the daemon's part.
+Prints one JSON line: p50/p99 (ms) of both, the first tick, and the graph's build time,
+and the cost of the event tick's record (the cursor change the daemon appends with the
+tick, as JSON: `tick_record_*`). Only pure work is timed: reading state from the store and
+appending the tick are the daemon's part (`tests/integration/daemon/test_automation_loop.py`
+runs that path end to end on small graphs).
 """
 
 import argparse
@@ -27,6 +30,7 @@ from arco_flow.core.automation import (
     AutomationGraph,
     GraphState,
     MaterializationUpdate,
+    cursor_change_to_data,
     evaluate,
 )
 from arco_flow.core.graph import AssetGraph
@@ -78,7 +82,7 @@ def main():
     result = evaluate(graph, GraphState(assets=states, changed=frozenset()), result.cursor, clock)
     cursor = result.cursor
 
-    idle, event = [], []
+    idle, event, record = [], [], []
     root = keys[0]
     # eager requests a child with its parent (will_be_requested): the whole downstream
     downstream = graph.graph.downstream([root], include_self=False)
@@ -102,6 +106,11 @@ def main():
         result = evaluate(graph, state, cursor, clock)
         event.append((time.perf_counter() - started) * 1000)
         check(set(result.requests) == downstream, "downstream requested", "automation_tick")
+        # What the daemon adds before it appends the tick: the cursor change as JSON.
+        started = time.perf_counter()
+        change = cursor_change_to_data(cursor, result.cursor, result.evaluations)
+        encoded = json.dumps(change, separators=(",", ":"))
+        record.append((time.perf_counter() - started) * 1000)
         cursor = result.cursor
         for _ in range(2):  # settle: the request is handled, then nothing is volatile
             clock += timedelta(seconds=30)
@@ -121,6 +130,9 @@ def main():
                 "event_to_request_p50_ms": round(statistics.median(event), 3),
                 "event_to_request_p99_ms": round(_percentile(event, 0.99), 3),
                 "requested_per_event": len(downstream),
+                "tick_record_p50_ms": round(statistics.median(record), 3),
+                "tick_record_p99_ms": round(_percentile(record, 0.99), 3),
+                "tick_record_bytes": len(encoded),
             }
         )
     )

@@ -52,6 +52,40 @@ __all__ = ["daemon", "register_daemon_commands"]
     show_default=True,
     help="How the tasks of launched runs execute.",
 )
+# -- run queue and monitoring (issue 6) --
+@click.option(
+    "--queue/--no-queue",
+    "enqueue",
+    default=True,
+    show_default=True,
+    help="Schedules and sensors queue their runs (launched by priority under the limits).",
+)
+@click.option(
+    "--max-concurrent-runs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="The most runs running at once (default: no limit).",
+)
+@click.option(
+    "--tag-limit",
+    "tag_limits",
+    multiple=True,
+    help="KEY=VALUE:N (runs with that tag) or KEY:N (per value of KEY); repeatable.",
+)
+@click.option(
+    "--max-runtime",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds a run may take unless tagged arco/max_runtime_s (default: no deadline).",
+)
+# -- end run queue and monitoring --
+@click.option(  # code server (issue 6, item 6)
+    "--evaluation-timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds one schedule or sensor evaluation may take in the code server.",
+)
 def daemon(
     module: str | None,
     file: str | None,
@@ -60,15 +94,25 @@ def daemon(
     missed_ticks: str,
     max_catch_up: int,
     executor: str,
+    enqueue: bool,
+    max_concurrent_runs: int | None,
+    tag_limits: tuple[str, ...],
+    max_runtime: float | None,
+    evaluation_timeout: float,
 ) -> None:
-    """Run schedules, sensors and backfills until Ctrl-C or SIGTERM."""
+    """Run schedules, sensors, backfills, the run queue and run monitoring until stopped."""
     from arco_flow.cli.main import _code_location, _load
     from arco_flow.daemon.runner import run_daemon
     from arco_flow.daemon.ticks import TickOutcome
+    from arco_flow.execution.run_queue import QueueLimits, parse_tag_limit
     from arco_flow.storage.instance import ArcoInstance
 
     if not module and not file:
         raise click.UsageError("give the code location: -m MODULE or -f FILE")
+    limits = QueueLimits(
+        max_concurrent_runs=max_concurrent_runs,
+        tag_limits=tuple(parse_tag_limit(text) for text in tag_limits),
+    )
     definitions = _load(module, file, attribute)
     stop = threading.Event()
 
@@ -102,6 +146,11 @@ def daemon(
             definitions=definitions,
             on_tick=on_tick,
             on_error=on_error,
+            enqueue_runs=enqueue,
+            queue_limits=limits,
+            max_runtime_s=max_runtime,
+            evaluate_in="code_server",  # code server (issue 6, item 6)
+            evaluation_timeout_s=evaluation_timeout,
         )
     click.echo("daemon: stopped")
 

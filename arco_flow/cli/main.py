@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from arco_flow.cli.automation import automation
 from arco_flow.cli.backfill import backfill
 from arco_flow.cli.checks import checks
 from arco_flow.cli.daemon import register_daemon_commands
@@ -291,6 +292,7 @@ cli.add_command(runs)
 cli.add_command(store)
 cli.add_command(partitions)
 cli.add_command(checks)
+cli.add_command(automation)
 register_daemon_commands(cli)
 
 

@@ -152,11 +152,13 @@ def runs_events(run_id: str, event_types: Sequence[str], as_json: bool) -> None:
 def runs_cancel(run_id: str) -> None:
     """Ask a run's coordinator to stop it (running tasks get a grace period)."""
     with _instance() as instance:
-        run = instance.get_run(run_id)
-        if run.status in (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED):
-            raise ArcoError(f"run {run_id} already ended ({run.status.value}); nothing to cancel")
-        instance.request_cancel(run_id, reason="requested from the command line")
-        click.echo(f"cancel requested for run {run_id}")
+        from arco_flow.execution.run_queue import cancel_queued_run
+
+        run = cancel_queued_run(instance, run_id, reason="requested from the command line")
+        if run.status is RunStatus.CANCELED:
+            click.echo(f"run {run_id} canceled while queued")
+        else:
+            click.echo(f"cancel requested for run {run_id}")
 
 
 @runs.command("resume")
@@ -242,3 +244,39 @@ def store_verify() -> None:
             click.echo(f"  - {line}", err=True)
         sys.exit(1)
     click.echo("ok: the projections match the event log")
+
+
+@runs.command("queue")
+@click.option(
+    "--max-concurrent-runs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="The daemon's limit of running runs, to explain waits against.",
+)
+@click.option(
+    "--tag-limit",
+    "tag_limits",
+    multiple=True,
+    help="The daemon's tag limits, KEY=VALUE:N or KEY:N (repeatable).",
+)
+def runs_queue(max_concurrent_runs: int | None, tag_limits: Sequence[str]) -> None:
+    """Queued runs in launch order, and why each waits (under the limits given)."""
+    from arco_flow.daemon.queue import explain_queue
+    from arco_flow.execution.run_queue import QueueLimits, parse_tag_limit
+
+    limits = QueueLimits(
+        max_concurrent_runs=max_concurrent_runs,
+        tag_limits=tuple(parse_tag_limit(text) for text in tag_limits),
+    )
+    with _instance() as instance:
+        decisions = explain_queue(instance, limits)
+        if not decisions:
+            click.echo("no queued runs")
+            return
+        jobs = {run.run_id: run.job_name for run in instance.get_runs(statuses=[RunStatus.QUEUED])}
+        for position, decision in enumerate(decisions, start=1):
+            why = "launches next" if decision.launch else f"waits: {decision.reason}"
+            click.echo(
+                f"{position:>3}  {decision.run_id}  {jobs.get(decision.run_id, '-'):<20} "
+                f"priority {decision.priority:>3}  {why}"
+            )

@@ -71,6 +71,8 @@ __all__ = [
     "RunCanceled",
     "RunEvent",
     "RunFailed",
+    "RunMonitorActed",
+    "RunQueued",
     "RunResumed",
     "RunStarted",
     "RunSucceeded",
@@ -224,6 +226,43 @@ class RunCanceled:
     STREAM_PREFIX: ClassVar[str] = "run"
     STREAM_FIELD: ClassVar[str] = "run_id"
     run_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunQueued:
+    """A run was submitted to the run queue; the daemon's queue loop launches it later.
+
+    It carries what launching needs; the launch records `RunStarted` under the same run id.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "run.queued/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
+    run_id: str
+    job_name: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    asset_selection: tuple[str, ...] | None = None
+    """User strings of the selected asset (or check) keys; None: the whole job."""
+    partition_key: str | None = None
+    partition_range_start: str | None = None
+    partition_range_end: str | None = None
+    run_config: Mapping[str, Any] = field(default_factory=dict)
+    code_location: Mapping[str, Any] = field(default_factory=dict)
+    executor: str = "in_process"
+    max_concurrent: int | None = None
+    parent_run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunMonitorActed:
+    """The daemon's run monitor acted on a run: ``resume``, ``cancel`` or ``fail``."""
+
+    EVENT_TYPE: ClassVar[str] = "run.monitor_acted/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
+    run_id: str
+    action: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -747,6 +786,8 @@ RunEvent: TypeAlias = (
     | TaskSkipped
     | AssetCheckEvaluated
     | AssetQuarantined
+    | RunQueued
+    | RunMonitorActed
 )
 """The events of the ``run:<run_id>`` streams."""
 
@@ -837,6 +878,8 @@ RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
     TaskSkipped,
     AssetCheckEvaluated,
     AssetQuarantined,
+    RunQueued,
+    RunMonitorActed,
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -956,7 +999,7 @@ def _run_idempotency_key(event: RunEvent, ordinal: int | str) -> str:
         return f"{run}/{event.task_id}/{kind}"
     if isinstance(event, LogRecorded):
         return f"{run}/{event.task_id or ''}/{kind}/{ordinal}"
-    if isinstance(event, RunResumed | RunCancelRequested):
+    if isinstance(event, RunResumed | RunCancelRequested | RunMonitorActed):
         return f"{run}/{kind}/{ordinal}"
     return f"{run}/{kind}"
 

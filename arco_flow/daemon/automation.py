@@ -9,7 +9,7 @@ and wraps the tick's outcome in Dagster's result shape. Each call evaluates ever
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,12 @@ from arco_flow.sdk.definitions import Definitions
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.records import ACTIVE_RUN_STATUSES, RunRecord, RunStatus
 
-__all__ = ["AutomationResult", "evaluate_automation_conditions"]
+__all__ = [
+    "AutomationResult",
+    "asset_state",
+    "build_automation_graph",
+    "evaluate_automation_conditions",
+]
 
 _RECENT = 100
 """Materializations per asset read for one tick (the cursor drops those already seen)."""
@@ -92,6 +97,20 @@ def evaluate_automation_conditions(
         The requests, the records that explain them, and the next cursor.
     """
     now = evaluation_time or datetime.datetime.now(datetime.UTC)
+    automation_graph, partitions_defs = build_automation_graph(defs, conditions)
+    state = _graph_state(instance, partitions_defs, now)
+    return AutomationResult(evaluate(automation_graph, state, cursor, now))
+
+
+def build_automation_graph(
+    defs: Definitions,
+    conditions: Mapping[CoercibleToAssetKey, AutomationCondition] | None = None,
+) -> tuple[AutomationGraph, dict[AssetKey, PartitionsDefinition | None]]:
+    """The evaluator's graph of `defs` (conditions from the manifest, then `conditions`).
+
+    Returns:
+        The graph, and each asset's partitions definition.
+    """
     graph = defs.resolve_asset_graph()
     by_asset: dict[AssetKey, AutomationCondition] = {
         asset.key: condition_from_data(asset.automation_condition)
@@ -105,8 +124,7 @@ def evaluate_automation_conditions(
     automation_graph = AutomationGraph(
         graph, by_asset, partitions_defs=partitions_defs, mapping_of=_mapping_of(defs)
     )
-    state = _graph_state(instance, partitions_defs, now)
-    return AutomationResult(evaluate(automation_graph, state, cursor, now))
+    return automation_graph, partitions_defs
 
 
 def _partitions_def(defs: Definitions, key: AssetKey) -> PartitionsDefinition | None:
@@ -135,54 +153,73 @@ def _graph_state(
     now: datetime.datetime,
 ) -> GraphState:
     active = instance.get_runs(statuses=list(ACTIVE_RUN_STATUSES))
-    assets: dict[AssetKey, AssetState] = {}
-    for key, partitions_def in partitions_defs.items():
-        history = instance.get_materialization_history(key, limit=_RECENT)
-        runs: dict[str, RunRecord] = {}
-        updates = []
-        for record in history:
-            run = runs.get(record.run_id)
-            if run is None:
-                try:
-                    run = runs[record.run_id] = instance.get_run(record.run_id)
-                except NotFoundError:  # a run written before its RunStarted, or pruned
-                    run = None
-            partitions: Any = True
-            if partitions_def is not None and record.partition_key is not None:
-                partitions = partitions_def.subset_with_partition_keys(
-                    [record.partition_key], now, instance
-                )
-            updates.append(
-                MaterializationUpdate(
-                    event_id=record.event_id,
-                    timestamp=record.timestamp,
-                    partitions=partitions,
-                    run_asset_keys=frozenset(run.asset_keys) if run is not None else frozenset(),
-                )
+    assets = {
+        key: asset_state(instance, key, partitions_def, now, active)
+        for key, partitions_def in partitions_defs.items()
+    }
+    return GraphState(assets=assets, changed=None, dynamic_partitions_store=instance)
+
+
+def asset_state(
+    instance: ArcoInstance,
+    key: AssetKey,
+    partitions_def: PartitionsDefinition | None,
+    now: datetime.datetime,
+    active: Sequence[RunRecord],
+) -> AssetState:
+    """What `instance` says of `key` now, as the evaluator reads it.
+
+    Args:
+        instance: The store.
+        key: The asset.
+        partitions_def: Its partitions definition (None: unpartitioned).
+        now: The evaluation time (resolves time-window partitions).
+        active: The runs in progress (queued, started, canceling).
+    """
+    history = instance.get_materialization_history(key, limit=_RECENT)
+    runs: dict[str, RunRecord | None] = {}
+    updates = []
+    for record in history:
+        if record.run_id not in runs:
+            try:
+                runs[record.run_id] = instance.get_run(record.run_id)
+            except NotFoundError:  # a run written before its RunStarted, or pruned
+                runs[record.run_id] = None
+        run = runs[record.run_id]
+        partitions: Any = True
+        if partitions_def is not None and record.partition_key is not None:
+            partitions = partitions_def.subset_with_partition_keys(
+                [record.partition_key], now, instance
             )
-        if partitions_def is None:
-            in_progress = any(key in run.asset_keys for run in active)
-            latest_runs = instance.get_runs(asset_key=key, limit=1)
-            failed = bool(
-                latest_runs
-                and latest_runs[0].status is RunStatus.FAILURE
-                and not any(u.event_id for u in updates if _in_run(u, history, latest_runs[0]))
+        updates.append(
+            MaterializationUpdate(
+                event_id=record.event_id,
+                timestamp=record.timestamp,
+                partitions=partitions,
+                run_asset_keys=frozenset(run.asset_keys) if run is not None else frozenset(),
             )
-            assets[key] = AssetState(
-                materialized=bool(history),
-                run_in_progress=in_progress,
-                execution_failed=failed,
-                updates=tuple(reversed(updates)),
-            )
-            continue
-        status = instance.get_partition_status(key, partitions_def, current_time=now)
-        assets[key] = AssetState(
-            materialized=status.materialized,
-            run_in_progress=status.in_progress,
-            execution_failed=status.failed,
+        )
+    if partitions_def is None:
+        in_progress = any(key in run.asset_keys for run in active)
+        latest_runs = instance.get_runs(asset_key=key, limit=1)
+        failed = bool(
+            latest_runs
+            and latest_runs[0].status is RunStatus.FAILURE
+            and not any(u.event_id for u in updates if _in_run(u, history, latest_runs[0]))
+        )
+        return AssetState(
+            materialized=bool(history),
+            run_in_progress=in_progress,
+            execution_failed=failed,
             updates=tuple(reversed(updates)),
         )
-    return GraphState(assets=assets, changed=None, dynamic_partitions_store=instance)
+    status = instance.get_partition_status(key, partitions_def, current_time=now)
+    return AssetState(
+        materialized=status.materialized,
+        run_in_progress=status.in_progress,
+        execution_failed=status.failed,
+        updates=tuple(reversed(updates)),
+    )
 
 
 def _in_run(update: MaterializationUpdate, history: list[Any], run: RunRecord) -> bool:

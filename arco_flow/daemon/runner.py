@@ -8,8 +8,10 @@ is lost. Runs that ticks request are launched in threads of this process
 stop the daemon waits for the runs it launched. On start it resumes the runs of schedules
 and sensors that a dead daemon left unfinished (their coordinator was that daemon).
 
-Known gap: schedule and sensor bodies are evaluated in this process (the definitions are
-imported here), not yet in a worker process.
+Schedule and sensor bodies are evaluated in code servers (`daemon.code_server`): one
+spawned process for the schedules and one for the sensors, so a hung sensor never stalls a
+schedule. Known gap: the runs ticks request still execute in threads of this process, so
+the definitions are still loaded here for launching them.
 """
 
 from __future__ import annotations
@@ -18,15 +20,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 from arco_flow.core.errors import ArcoError
+from arco_flow.daemon.automation_loop import AUTOMATION_TICK_TAG, AutomationDaemon
 from arco_flow.daemon.backfills import drive_backfill, load_backfill
+from arco_flow.daemon.code_server import DEFAULT_EVALUATION_TIMEOUT_S, CodeServer, Instigators
 from arco_flow.daemon.lease import DEFAULT_LEASE_TTL_S, DaemonLease
+from arco_flow.daemon.monitor import DEFAULT_CANCEL_GRACE_S, RunMonitor
+from arco_flow.daemon.queue import QueueRunLauncher, RunQueueLoop
 from arco_flow.daemon.scheduler import DEFAULT_MAX_CATCH_UP_TICKS, MissedTickPolicy, Scheduler
 from arco_flow.daemon.sensors import SENSOR_NAME_TAG, SensorDaemon
-from arco_flow.daemon.ticks import ThreadRunLauncher, TickOutcome
+from arco_flow.daemon.ticks import RunLauncher, ThreadRunLauncher, TickOutcome
 from arco_flow.execution.launcher import Executor
 from arco_flow.execution.run_operations import coordinator_is_alive, load_code_location
+from arco_flow.execution.run_queue import QueueLimits
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.schedules import SCHEDULE_NAME_TAG
 from arco_flow.storage.instance import ArcoInstance
@@ -53,6 +61,17 @@ def run_daemon(
     definitions: Definitions | None = None,
     on_tick: Callable[[TickOutcome], None] | None = None,
     on_error: Callable[[str, BaseException], None] | None = None,
+    # -- run queue and monitoring (issue 6) --
+    enqueue_runs: bool = True,
+    queue_limits: QueueLimits | None = None,
+    max_runtime_s: float | None = None,
+    max_resumes: int = 1,
+    cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S,
+    # -- end run queue and monitoring --
+    # -- code server (issue 6, item 6) --
+    evaluate_in: Literal["code_server", "in_process"] | None = None,
+    evaluation_timeout_s: float = DEFAULT_EVALUATION_TIMEOUT_S,
+    # -- end code server --
 ) -> None:
     """Runs the daemon until `stop_event` is set.
 
@@ -69,6 +88,18 @@ def run_daemon(
         definitions: The definitions, instead of loading `code_location`.
         on_tick: Sees every tick's outcome.
         on_error: Sees an error a loop survived (the loop goes on at its next pass).
+        enqueue_runs: Schedules and sensors queue their runs (the queue loop launches them
+            by priority under `queue_limits`) instead of launching them at once.
+        queue_limits: Global and per-tag limits of running runs (default: none).
+        max_runtime_s: The deadline of a run without the ``arco/max_runtime_s`` tag.
+        max_resumes: How often the monitor resumes a run whose coordinator died.
+        cancel_grace_s: How long a run past its deadline gets to stop before it fails.
+        evaluate_in: Where schedule and sensor bodies run: ``code_server`` (a spawned
+            process per loop, schedules and sensors apart; the default when
+            `code_location` names a module or file) or ``in_process`` (`definitions`
+            evaluated here; the default for definitions built in a Python process).
+        evaluation_timeout_s: With ``code_server``: the most seconds one evaluation may
+            take; a hung body is killed and its tick recorded failed.
 
     Raises:
         LeaseHeldError: another live daemon owns the store, or took it over.
@@ -80,15 +111,46 @@ def run_daemon(
     launcher = ThreadRunLauncher(
         instance, definitions, code_location=dict(code_location) or None, executor=executor
     )
+    # -- run queue and monitoring (issue 6) --
+    tick_launcher: RunLauncher = launcher
+    if enqueue_runs:
+        tick_launcher = QueueRunLauncher(
+            instance, definitions, code_location=dict(code_location) or None, executor=executor
+        )
+    loaded = definitions
+    run_queue = RunQueueLoop(instance, queue_limits or QueueLimits(), loader=lambda _: loaded)
+    monitor = RunMonitor(
+        instance,
+        loader=lambda _: loaded,
+        max_resumes=max_resumes,
+        default_max_runtime_s=max_runtime_s,
+        grace_s=cancel_grace_s,
+    )
+    # -- end run queue and monitoring --
+    # -- code server (issue 6, item 6) --
+    servers: list[CodeServer] = []
+    schedule_source: Definitions | Instigators = definitions
+    sensor_source: Definitions | Instigators = definitions
+    if evaluate_in == "code_server" or (
+        evaluate_in is None and (code_location.get("module") or code_location.get("file"))
+    ):
+        servers = [
+            CodeServer(code_location, instance, evaluation_timeout_s=evaluation_timeout_s)
+            for _loop_name in ("schedules", "sensors")
+        ]
+        schedule_source, sensor_source = servers
+    # -- end code server --
     scheduler = Scheduler(
         instance,
-        definitions,
-        launcher=launcher,
+        schedule_source,
+        launcher=tick_launcher,
         missed_ticks=missed_ticks,
         max_catch_up_ticks=max_catch_up_ticks,
     )
-    sensors = SensorDaemon(instance, definitions, launcher=launcher)
-    for run_id in launcher.resume_orphaned((SCHEDULE_NAME_TAG, SENSOR_NAME_TAG)):
+    sensors = SensorDaemon(instance, sensor_source, launcher=tick_launcher)
+    automation = _automation_loop(instance, definitions, tick_launcher)  # declarative automation
+    tags = (SCHEDULE_NAME_TAG, SENSOR_NAME_TAG, AUTOMATION_TICK_TAG)
+    for run_id in launcher.resume_orphaned(tags):
         _LOG.warning("resuming run %s, left unfinished by a daemon that stopped", run_id)
     report = on_error or _log_error
 
@@ -100,6 +162,9 @@ def run_daemon(
         "schedules": scheduler.tick,
         "sensors": sensors.tick,
         "backfills": backfills,
+        "automation": automation,  # declarative automation
+        "queue": lambda now: _no_outcomes(run_queue.tick(now)),  # issue 6
+        "monitor": lambda now: _no_outcomes(monitor.tick(now)),  # issue 6
     }
     threads = [
         threading.Thread(
@@ -119,7 +184,11 @@ def run_daemon(
         stop_event.set()
         for thread in threads:
             thread.join()
+        for server in servers:  # code server (issue 6, item 6)
+            server.close()
         launcher.wait()
+        run_queue.wait()
+        monitor.wait()
         lease.release()
 
 
@@ -151,6 +220,29 @@ def _drive_backfills(instance: ArcoInstance, report: Callable[[str, BaseExceptio
             drive_backfill(instance, backfill.backfill_id)
         except ArcoError as error:
             report(f"backfill {backfill.backfill_id}", error)
+
+
+def _no_outcomes(_acted: list[str]) -> list[TickOutcome]:
+    """A queue or monitor pass as a daemon loop: it reports no tick outcomes (issue 6)."""
+    return []
+
+
+# -- declarative automation --
+def _automation_loop(
+    instance: ArcoInstance, definitions: Definitions, launcher: RunLauncher
+) -> Callable[[float], list[TickOutcome]]:
+    """The automation loop's pass; its definitions errors are reported on every pass."""
+    daemon: list[AutomationDaemon] = []
+
+    def tick(now: float) -> list[TickOutcome]:
+        if not daemon:
+            daemon.append(AutomationDaemon(instance, definitions, launcher=launcher))
+        return daemon[0].tick(now)
+
+    return tick
+
+
+# -- end declarative automation --
 
 
 def _log_error(name: str, error: BaseException) -> None:

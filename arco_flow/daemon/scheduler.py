@@ -25,7 +25,12 @@ from collections.abc import Sequence
 from typing import Literal
 
 from arco_flow.core.errors import ArcoError
-from arco_flow.core.events import ErrorInfo, TickFailed, TickSkipped, TickStarted
+from arco_flow.core.events import TickFailed, TickSkipped, TickStarted
+from arco_flow.daemon.code_server import (
+    InProcessInstigators,
+    Instigators,
+    evaluation_error_info,
+)
 from arco_flow.daemon.ticks import (
     InstigatorStates,
     RunLauncher,
@@ -35,11 +40,8 @@ from arco_flow.daemon.ticks import (
     request_event,
 )
 from arco_flow.sdk.definitions import Definitions
-from arco_flow.sdk.schedules import (
-    DefaultScheduleStatus,
-    ScheduleDefinition,
-    ScheduleEvaluationContext,
-)
+from arco_flow.sdk.instigator_codec import InstigatorInfo, schedule_from_info
+from arco_flow.sdk.schedules import DefaultScheduleStatus, ScheduleDefinition
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.instigator_projection import (
     InstigatorState,
@@ -105,7 +107,9 @@ class Scheduler:
 
     Args:
         instance: Where ticks and runs are recorded.
-        definitions: The schedules, and the jobs they target.
+        definitions: Where the schedules are listed and evaluated: a `CodeServer` (the
+            daemon's: no user code in this process), or `Definitions` evaluated in this
+            process (unit tests, definitions built in code).
         launcher: Starts the runs ticks request.
         missed_ticks: What to do with fire times missed while no daemon ran.
         max_catch_up_ticks: The most missed fire times caught up per schedule.
@@ -114,7 +118,7 @@ class Scheduler:
     def __init__(
         self,
         instance: ArcoInstance,
-        definitions: Definitions,
+        definitions: Definitions | Instigators,
         *,
         launcher: RunLauncher,
         missed_ticks: MissedTickPolicy = "skip",
@@ -124,7 +128,13 @@ class Scheduler:
             raise ArcoError(
                 f"missed tick policy {missed_ticks!r} is not known; use 'skip' or 'catch_up'"
             )
-        self._instance, self._definitions, self._launcher = instance, definitions, launcher
+        self._instance, self._launcher = instance, launcher
+        self._instigators: Instigators = (
+            InProcessInstigators(definitions, instance)
+            if isinstance(definitions, Definitions)
+            else definitions
+        )
+        self._schedules: dict[InstigatorInfo, ScheduleDefinition] = {}
         self._policy: MissedTickPolicy = missed_ticks
         self._max_catch_up = max_catch_up_ticks
         self._states = InstigatorStates(instance)
@@ -135,7 +145,10 @@ class Scheduler:
     def tick(self, now: float) -> list[TickOutcome]:
         """One pass over every schedule at `now` (POSIX seconds)."""
         outcomes: list[TickOutcome] = []
-        for schedule in self._definitions.schedules:
+        for info in self._instigators.schedules():
+            schedule = self._schedules.get(info)
+            if schedule is None:  # a function-less copy: fire times, status, target
+                schedule = self._schedules[info] = schedule_from_info(info)
             outcomes.extend(self.tick_schedule(schedule, now))
         return outcomes
 
@@ -188,20 +201,14 @@ class Scheduler:
             timestamp=now,
             scheduled_time=scheduled,
         )
-        context = ScheduleEvaluationContext(
-            scheduled_execution_time=fire_time,
-            instance=self._instance,
-            resources=self._definitions.resources,
-            schedule_name=name,
-        )
         try:
-            result = schedule.evaluate_tick(context)
+            result = self._instigators.evaluate_schedule(name, scheduled)
             requests = [
                 request_event(name, tick_id, request, schedule.job_name, {})
                 for request in result.run_requests
             ]
         except ArcoError as error:
-            info = ErrorInfo.from_exception(error)
+            info = evaluation_error_info(error)
             failed = TickFailed(instigator_name=name, tick_id=tick_id, error=info)
             if record_evaluation(self._instance, started, [], end=failed) is None:
                 return None

@@ -17,13 +17,17 @@ from typing import Any
 
 from arco_flow.core.errors import ArcoError
 from arco_flow.core.events import (
-    ErrorInfo,
     TickDynamicPartitionsRequested,
     TickFailed,
     TickSkipped,
     TickStarted,
 )
 from arco_flow.core.partitions._requests import AddDynamicPartitionsRequest
+from arco_flow.daemon.code_server import (
+    InProcessInstigators,
+    Instigators,
+    evaluation_error_info,
+)
 from arco_flow.daemon.ticks import (
     InstigatorStates,
     RunLauncher,
@@ -33,12 +37,8 @@ from arco_flow.daemon.ticks import (
     request_event,
 )
 from arco_flow.sdk.definitions import Definitions
-from arco_flow.sdk.sensors import (
-    DefaultSensorStatus,
-    SensorDefinition,
-    SensorEvaluationContext,
-    SensorEvaluationResult,
-)
+from arco_flow.sdk.instigator_codec import InstigatorInfo, sensor_info
+from arco_flow.sdk.sensors import SensorDefinition, SensorEvaluationResult
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.instigator_projection import (
     InstigatorState,
@@ -58,14 +58,25 @@ class SensorDaemon:
 
     Args:
         instance: Where ticks and runs are recorded, and what sensors read.
-        definitions: The sensors, and the jobs they target.
+        definitions: Where the sensors are listed and evaluated: a `CodeServer` (the
+            daemon's: no user code in this process), or `Definitions` evaluated in this
+            process (unit tests, definitions built in code).
         launcher: Starts the runs ticks request.
     """
 
     def __init__(
-        self, instance: ArcoInstance, definitions: Definitions, *, launcher: RunLauncher
+        self,
+        instance: ArcoInstance,
+        definitions: Definitions | Instigators,
+        *,
+        launcher: RunLauncher,
     ) -> None:
-        self._instance, self._definitions, self._launcher = instance, definitions, launcher
+        self._instance, self._launcher = instance, launcher
+        self._instigators: Instigators = (
+            InProcessInstigators(definitions, instance)
+            if isinstance(definitions, Definitions)
+            else definitions
+        )
         self._states = InstigatorStates(instance)
         self._own: set[str] = set()
         """Ticks this daemon recorded (others it finishes were left by a dead daemon)."""
@@ -87,12 +98,16 @@ class SensorDaemon:
     def tick(self, now: float) -> list[TickOutcome]:
         """One pass over every sensor at `now` (POSIX seconds)."""
         outcomes: list[TickOutcome] = []
-        for sensor in self._definitions.sensors:
-            outcomes.extend(self.tick_sensor(sensor, now))
+        for info in self._instigators.sensors():
+            outcomes.extend(self.tick_sensor(info, now))
         return outcomes
 
-    def tick_sensor(self, sensor: SensorDefinition, now: float) -> list[TickOutcome]:
+    def tick_sensor(
+        self, sensor: SensorDefinition | InstigatorInfo, now: float
+    ) -> list[TickOutcome]:
         """Finishes the sensor's unfinished ticks, then evaluates it if its interval passed."""
+        if isinstance(sensor, SensorDefinition):
+            sensor = sensor_info(sensor)
         state = self._states.get(sensor.name)
         outcomes = [
             outcome
@@ -101,11 +116,10 @@ class SensorDaemon:
         ]
         if self._states.get(sensor.name).unfinished_ticks():
             return outcomes  # its cursor moves when that tick ends; evaluate after
-        default_running = sensor.default_status is DefaultSensorStatus.RUNNING
-        if state.status(default_running=default_running) is InstigatorStatus.STOPPED:
+        if state.status(default_running=sensor.default_running) is InstigatorStatus.STOPPED:
             return outcomes
         last = state.last_tick_time
-        if last is not None and now - last < sensor.minimum_interval_seconds:
+        if last is not None and now - last < (sensor.minimum_interval_seconds or 0):
             return outcomes
         outcome = self._evaluate(sensor, self._states.get(sensor.name), now)
         if outcome is not None:
@@ -113,23 +127,18 @@ class SensorDaemon:
         return outcomes
 
     def _evaluate(
-        self, sensor: SensorDefinition, state: InstigatorState, now: float
+        self, sensor: InstigatorInfo, state: InstigatorState, now: float
     ) -> TickOutcome | None:
         name, tick_id = sensor.name, f"t{uuid.uuid4().hex}"
-        context = SensorEvaluationContext(
-            cursor=state.cursor,
-            instance=self._instance,
-            resources=self._definitions.resources,
-            sensor_name=name,
-            last_tick_completion_time=state.last_completion_time,
-        )
         outcome: dict[str, Any] = {
             "instigator_name": name,
             "instigator_type": "sensor",
             "tick_id": tick_id,
         }
         try:
-            result = sensor.evaluate_tick(context)
+            result = self._instigators.evaluate_sensor(
+                name, cursor=state.cursor, last_completion_time=state.last_completion_time
+            )
             started = TickStarted(
                 instigator_name=name,
                 tick_id=tick_id,
@@ -153,7 +162,7 @@ class SensorDaemon:
                 return TickOutcome(**outcome, status=TickStatus.SKIPPED, skip_reason=reason)
             recorded = record_evaluation(self._instance, started, requests, partitions)
         except ArcoError as error:
-            info = ErrorInfo.from_exception(error)
+            info = evaluation_error_info(error)
             failed_start = TickStarted(
                 instigator_name=name,
                 tick_id=tick_id,

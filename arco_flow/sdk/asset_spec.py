@@ -130,6 +130,8 @@ class AssetOut:
     quarantine_on_failed_check: bool = False
     """Store the value in quarantine when a blocking check of the asset fails (see
     `AssetSpec.quarantine_on_failed_check`)."""
+    automation_condition: Any = None
+    """When the asset materializes by itself (an `AutomationCondition`)."""
 
     def resolve_key(self, output_name: str) -> AssetKey:
         """The key of this output when its name in `outs` is `output_name`."""

@@ -270,6 +270,11 @@ class AssetsDefinition:
                         if spec.partitions_def is not None
                         else None
                     ),
+                    automation_condition=(
+                        _condition_data(spec.key, spec.automation_condition)
+                        if spec.automation_condition is not None
+                        else None
+                    ),
                 )
             )
         return result
@@ -287,3 +292,16 @@ def _partitions_data(partitions_def: Any) -> dict[str, Any]:
     from arco_flow.core.partitions import partitions_def_to_data
 
     return partitions_def_to_data(partitions_def)
+
+
+def _condition_data(key: AssetKey, condition: Any) -> dict[str, Any]:
+    # The automation package loads only for automated assets: `import arco_flow` stays light.
+    from arco_flow.core.automation import AutomationCondition, condition_to_data
+
+    if not isinstance(condition, AutomationCondition):
+        raise DefinitionError(
+            f"asset {key.to_user_string()!r}: automation_condition must be an "
+            f"AutomationCondition, got {type(condition).__name__}; build one with "
+            "AutomationCondition.eager(), .on_cron(...) or .on_missing()"
+        )
+    return condition_to_data(condition)

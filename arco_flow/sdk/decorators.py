@@ -450,6 +450,7 @@ def multi_asset(
                         kinds=set(out.kinds or ()) | kind_extra,
                         partitions_def=partitions_def,
                         quarantine_on_failed_check=out.quarantine_on_failed_check,
+                        automation_condition=out.automation_condition,
                     )
                 )
                 outputs.append(

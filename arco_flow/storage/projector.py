@@ -10,6 +10,9 @@ Rules worth knowing:
 
 - The first `RunStarted` of a run defines it; a later one changes nothing. It creates a
   PENDING task for every task of its plan that has no row yet.
+- A `RunQueued` creates a QUEUED run with no plan (an empty plan id); the `RunStarted` of
+  its launch, under the same run id, fills in the plan and turns it STARTED (a run
+  canceled meanwhile stays CANCELING). `RunMonitorActed` changes no row.
 - A cancel request turns a QUEUED or STARTED run CANCELING; a resume turns it STARTED again
   only from those statuses. `RunSucceeded`, `RunFailed` and `RunCanceled` set the final
   status and end time.
@@ -47,6 +50,8 @@ from arco_flow.core.events import (
     RunCanceled,
     RunCancelRequested,
     RunFailed,
+    RunMonitorActed,
+    RunQueued,
     RunResumed,
     RunStarted,
     RunSucceeded,
@@ -223,7 +228,9 @@ def required_rows(records: Iterable[EventRecord]) -> RequiredRows:
     for record in records:
         event = record.event
         scope = (record.tenant_id, record.workspace_id)
-        if isinstance(event, RunStarted):
+        if isinstance(event, RunQueued):
+            runs.add((*scope, event.run_id))
+        elif isinstance(event, RunStarted):
             run_key = (*scope, event.run_id)
             runs.add(run_key)
             task_runs.add(run_key)
@@ -295,7 +302,9 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
             changes.quarantines.append(quarantined)
         case RunStarted():
             _run_started(state, changes, record, event)
-        case LogRecorded():
+        case RunQueued():
+            _run_queued(state, changes, record, event)
+        case LogRecorded() | RunMonitorActed():
             pass
         case DynamicPartitionsAdded() | DynamicPartitionsDeleted():
             changes.dynamic_partitions.append(
@@ -326,7 +335,11 @@ def _run_started(
 ) -> None:
     tenant, workspace = record.tenant_id, record.workspace_id
     key = (tenant, workspace, event.run_id)
-    if key in state.runs:
+    queued = state.runs.get(key)
+    if queued is not None:
+        if queued.plan_id:
+            return
+        _queued_run_started(state, changes, record, event, queued)
         return
     state.runs[key] = RunRecord(
         run_id=event.run_id,
@@ -350,6 +363,67 @@ def _run_started(
         workspace_id=workspace,
     )
     changes.new_runs.add(key)
+    _add_planned_rows(state, changes, record, event)
+
+
+def _run_queued(
+    state: ProjectionState, changes: ProjectionChanges, record: EventRecord, event: RunQueued
+) -> None:
+    tenant, workspace = record.tenant_id, record.workspace_id
+    key = (tenant, workspace, event.run_id)
+    if key in state.runs:
+        return
+    state.runs[key] = RunRecord(
+        run_id=event.run_id,
+        job_name=event.job_name,
+        plan_id="",
+        status=RunStatus.QUEUED,
+        created_event_id=record.event_id,
+        created_time=record.timestamp,
+        updated_time=record.timestamp,
+        tags=dict(event.tags),
+        parent_run_id=event.parent_run_id,
+        run_config=event.run_config,
+        code_location=event.code_location,
+        executor=event.executor,
+        max_concurrent=event.max_concurrent,
+        tenant_id=tenant,
+        workspace_id=workspace,
+    )
+    changes.new_runs.add(key)
+
+
+def _queued_run_started(
+    state: ProjectionState,
+    changes: ProjectionChanges,
+    record: EventRecord,
+    event: RunStarted,
+    queued: RunRecord,
+) -> None:
+    key = (record.tenant_id, record.workspace_id, event.run_id)
+    status = RunStatus.STARTED if queued.status is RunStatus.QUEUED else queued.status
+    state.runs[key] = replace(
+        queued,
+        plan_id=event.plan_id,
+        status=status,
+        updated_time=record.timestamp,
+        started_time=record.timestamp,
+        asset_keys=tuple(event.asset_keys),
+        plan=event.plan,
+        executor=event.executor,
+        max_concurrent=event.max_concurrent,
+        coordinator=event.coordinator,
+    )
+    if key not in changes.new_runs:
+        changes.updated_runs.add(key)
+    _add_planned_rows(state, changes, record, event)
+
+
+def _add_planned_rows(
+    state: ProjectionState, changes: ProjectionChanges, record: EventRecord, event: RunStarted
+) -> None:
+    """The run-asset rows and PENDING task rows of a started run's plan."""
+    tenant, workspace = record.tenant_id, record.workspace_id
     for asset_key in event.asset_keys:
         _add_run_asset(state, changes, (tenant, workspace, event.run_id, asset_key))
     for task_id, node, stage in _planned_tasks(event.plan):

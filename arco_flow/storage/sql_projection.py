@@ -88,7 +88,20 @@ _DYNAMIC_COLUMNS = (
     "event_id",
     "ordinal",
 )
-_RUN_MUTABLE = ("status", "updated_time", "started_time", "ended_time", "coordinator", "error")
+_RUN_MUTABLE = (
+    "status",
+    "updated_time",
+    "started_time",
+    "ended_time",
+    "coordinator",
+    "error",
+    # a queued run gets its plan when it starts (`RunQueued`, then `RunStarted`)
+    "plan_id",
+    "asset_keys",
+    "plan",
+    "executor",
+    "max_concurrent",
+)
 
 
 def chunks(items: Iterable[_T], size: int = _CHUNK) -> Iterator[list[_T]]:

@@ -129,6 +129,7 @@ def test_public_names_are_pinned():
         "build_sensor_context",
         "build_time_partition_freshness_checks",
         "define_asset_job",
+        "evaluate_automation_conditions",
         "materialize",
         "materialize_to_memory",
         "multi_asset",

@@ -7,6 +7,13 @@ records that explain them and the next cursor. The daemon supplies state and tim
 
 from arco_flow.core.automation._codec import condition_from_data, condition_to_data
 from arco_flow.core.automation._condition import AutomationCondition
+from arco_flow.core.automation._cursor_codec import (
+    EvaluationNode,
+    EvaluationRecord,
+    apply_cursor_change,
+    cursor_change_to_data,
+    evaluations_from_change,
+)
 from arco_flow.core.automation._evaluation import (
     AssetCursor,
     AssetEvaluation,
@@ -31,12 +38,17 @@ __all__ = [
     "AutomationCursor",
     "AutomationGraph",
     "ConditionResult",
+    "EvaluationNode",
+    "EvaluationRecord",
     "GraphState",
     "MappingOf",
     "MaterializationUpdate",
     "Status",
     "TickResult",
+    "apply_cursor_change",
     "condition_from_data",
     "condition_to_data",
+    "cursor_change_to_data",
     "evaluate",
+    "evaluations_from_change",
 ]

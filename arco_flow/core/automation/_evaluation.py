@@ -50,6 +50,7 @@ from arco_flow.core.automation._condition import (
 from arco_flow.core.automation._graph import AutomationGraph, Target, executable_in_same_run
 from arco_flow.core.automation._state import GraphState, Status
 from arco_flow.core.freshness import latest_cron_tick
+from arco_flow.core.gc_pause import gc_paused
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.partitions import (
     KeySpace,
@@ -160,6 +161,7 @@ class TickResult:
         return len(requested) if isinstance(requested, PartitionsSubset) else int(requested)
 
 
+@gc_paused  # a tick allocates ~10 objects per node evaluated, none in a cycle
 def evaluate(
     graph: AutomationGraph,
     state: GraphState,
