@@ -22,6 +22,7 @@ from arco_flow.core.errors import (
     ResourceError,
     SelectionError,
 )
+from arco_flow.core.freshness_policy import FreshnessPolicy
 from arco_flow.core.graph import AssetGraph
 from arco_flow.core.keys import AssetCheckKey, AssetKey
 from arco_flow.core.manifest import Manifest
@@ -212,6 +213,7 @@ __all__ = [
     "Field",
     "FilesystemIOManager",
     "Float",
+    "FreshnessPolicy",
     "HourlyPartitionsDefinition",
     "IOManager",
     "IdentityPartitionMapping",

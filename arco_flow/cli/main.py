@@ -18,6 +18,7 @@ from arco_flow.cli.automation import automation
 from arco_flow.cli.backfill import backfill
 from arco_flow.cli.checks import checks
 from arco_flow.cli.daemon import register_daemon_commands
+from arco_flow.cli.freshness import freshness
 from arco_flow.cli.partitions import partitions
 from arco_flow.cli.runs import runs, store
 from arco_flow.core.errors import (
@@ -293,6 +294,7 @@ cli.add_command(store)
 cli.add_command(partitions)
 cli.add_command(checks)
 cli.add_command(automation)
+cli.add_command(freshness)
 register_daemon_commands(cli)
 
 

@@ -25,11 +25,16 @@ from arco_flow.core.keys import AssetKey
 
 __all__ = [
     "DAEMON_EVENT_TYPES",
+    "FRESHNESS_EVENT_TYPES",
+    "FreshnessEvent",
+    "FreshnessRemediationRequested",
+    "FreshnessStateChanged",
     "DaemonEvent",
     "DaemonHeartbeat",
     "DaemonLeaseAcquired",
     "DaemonLeaseReleased",
     "INSTIGATOR_EVENT_TYPES",
+    "AutomationCursorSnapshotted",
     "InstigatorEvent",
     "InstigatorStarted",
     "InstigatorStopped",
@@ -732,6 +737,23 @@ class TickCompleted:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AutomationCursorSnapshotted:
+    """The whole automation cursor after one evaluation, so a restart need not fold every tick.
+
+    A restarted daemon starts from the latest snapshot and applies only the recorded ticks
+    of later evaluations (`arco_flow.daemon.automation_loop`).
+    """
+
+    STREAM_PREFIX: ClassVar[str] = "instigator"
+    STREAM_FIELD: ClassVar[str] = "instigator_name"
+    EVENT_TYPE: ClassVar[str] = "instigator.automation_cursor_snapshotted/1"
+    instigator_name: str
+    evaluation_id: int
+    cursor: str
+    """The cursor as one change from nothing (`cursor_change_to_data`), as JSON."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DaemonLeaseAcquired:
     """A daemon took the store: it alone runs schedules, sensors and backfills."""
 
@@ -768,6 +790,57 @@ class DaemonLeaseReleased:
     EVENT_TYPE: ClassVar[str] = "daemon.lease_released/1"
     lease_name: str
     daemon_id: str
+
+
+# -- freshness policies (issue 6, item 5) --
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FreshnessStateChanged:
+    """The daemon found an asset's freshness state changed (Dagster's `FreshnessStateChange`).
+
+    Recorded only on a change, on the asset's ``freshness:<asset>`` stream.
+    """
+
+    STREAM_PREFIX: ClassVar[str] = "freshness"
+    STREAM_FIELD: ClassVar[str] = "asset_name"
+    EVENT_TYPE: ClassVar[str] = "freshness.state_changed/1"
+    asset_name: str
+    """The asset key as a user string (``a/b``): the stream's name."""
+    asset_key: AssetKey
+    new_state: str
+    """``PASS``, ``WARN``, ``FAIL`` or ``UNKNOWN``."""
+    previous_state: str | None
+    timestamp: float
+    """When the daemon evaluated the change (its clock, POSIX seconds)."""
+    lag_seconds: float | None = None
+    deadline: float | None = None
+    partition_key: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FreshnessRemediationRequested:
+    """The daemon requested a run of an overdue asset; one per (asset, overdue window)."""
+
+    STREAM_PREFIX: ClassVar[str] = "freshness"
+    STREAM_FIELD: ClassVar[str] = "asset_name"
+    EVENT_TYPE: ClassVar[str] = "freshness.remediation_requested/1"
+    asset_name: str
+    asset_key: AssetKey
+    window_key: str
+    """What the asset was overdue for: the expected partition or the deadline."""
+    run_id: str
+    timestamp: float
+    partition_key: str | None = None
+
+
+FreshnessEvent: TypeAlias = FreshnessStateChanged | FreshnessRemediationRequested
+
+FRESHNESS_EVENT_TYPES: tuple[type[FreshnessEvent], ...] = (
+    FreshnessStateChanged,
+    FreshnessRemediationRequested,
+)
+"""The events of the ``freshness:<asset>`` streams: freshness states and remediations."""
+# -- end freshness policies --
 
 
 RunEvent: TypeAlias = (
@@ -835,6 +908,7 @@ InstigatorEvent: TypeAlias = (
     | TickSkipped
     | TickFailed
     | TickCompleted
+    | AutomationCursorSnapshotted
 )
 
 INSTIGATOR_EVENT_TYPES: tuple[type[InstigatorEvent], ...] = (
@@ -846,6 +920,7 @@ INSTIGATOR_EVENT_TYPES: tuple[type[InstigatorEvent], ...] = (
     TickSkipped,
     TickFailed,
     TickCompleted,
+    AutomationCursorSnapshotted,
 )
 """The events of the ``instigator:<name>`` streams: a schedule's or sensor's status and ticks."""
 
@@ -859,7 +934,13 @@ DAEMON_EVENT_TYPES: tuple[type[DaemonEvent], ...] = (
 """The events of the ``daemon:<lease_name>`` stream: which daemon owns the store."""
 
 Event: TypeAlias = (
-    RunEvent | PartitionsEvent | BackfillEvent | QuarantineEvent | InstigatorEvent | DaemonEvent
+    RunEvent
+    | PartitionsEvent
+    | BackfillEvent
+    | QuarantineEvent
+    | InstigatorEvent
+    | DaemonEvent
+    | FreshnessEvent  # freshness policies (issue 6, item 5)
 )
 
 RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
@@ -892,6 +973,7 @@ EVENT_TYPES: dict[str, type[Any]] = {
         *QUARANTINE_EVENT_TYPES,
         *INSTIGATOR_EVENT_TYPES,
         *DAEMON_EVENT_TYPES,
+        *FRESHNESS_EVENT_TYPES,  # freshness policies (issue 6, item 5)
     )
 }
 
@@ -975,6 +1057,10 @@ def idempotency_key(event: Event, ordinal: int | str = 0) -> str:
         return f"{stream_of(event)}/{event.EVENT_TYPE}/{ordinal}"
     if isinstance(event, DAEMON_EVENT_TYPES):
         return f"{stream_of(event)}/{event.EVENT_TYPE}/{event.daemon_id}/{ordinal}"
+    if isinstance(event, FreshnessRemediationRequested):  # at most one per overdue window
+        return f"{stream_of(event)}/remediation/{event.window_key}"
+    if isinstance(event, FreshnessStateChanged):  # by the stream position the daemon saw
+        return f"{stream_of(event)}/{event.EVENT_TYPE}/{ordinal}"
     assert isinstance(event, DynamicPartitionsAdded | DynamicPartitionsDeleted)
     return _partitions_idempotency_key(event, ordinal)
 
@@ -1034,6 +1120,8 @@ def _instigator_idempotency_key(event: InstigatorEvent, ordinal: int | str) -> s
         return f"{base}/{event.tick_id}/{event.ordinal}"
     if isinstance(event, InstigatorStarted | InstigatorStopped):
         return f"{base}/{ordinal}"
+    if isinstance(event, AutomationCursorSnapshotted):
+        return f"{base}/{event.evaluation_id}"
     return f"{base}/{event.tick_id}"
 
 

@@ -20,6 +20,11 @@ from arco_flow.core.backfill_policy import (
     backfill_policy_to_data,
 )
 from arco_flow.core.canonical_json import canonical_json
+from arco_flow.core.freshness_policy import (
+    FreshnessPolicy,
+    freshness_policy_from_data,
+    freshness_policy_to_data,
+)
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.retry import RetryPolicy, retry_policy_from_data, retry_policy_to_data
 
@@ -65,6 +70,8 @@ class ManifestAsset:
     """The asset's own policy; None means the default (`effective_backfill_policy`)."""
     automation_condition: Mapping[str, Any] | None = None
     """The automation condition in its data form (`core.automation.condition_to_data`)."""
+    freshness_policy: FreshnessPolicy | None = None
+    """How stale the asset may get; the daemon's freshness loop evaluates it."""
     quarantine_on_failed_check: bool = False
     """A value a blocking check fails goes to quarantine; with standalone blocking checks
     the planner holds it there until they pass (see `build_plan`)."""
@@ -150,6 +157,7 @@ def _asset_json(asset: ManifestAsset) -> str:
         or asset.retry_policy is not None
         or asset.timeout_s is not None
         or asset.automation_condition is not None
+        or asset.freshness_policy is not None
         or asset.quarantine_on_failed_check
     ):
         return canonical_json(_asset_to_data(asset))
@@ -223,12 +231,15 @@ def _asset_to_data(asset: ManifestAsset) -> dict[str, Any]:
         data["automation_condition"] = dict(asset.automation_condition)
     if asset.quarantine_on_failed_check:
         data["quarantine_on_failed_check"] = True
+    if asset.freshness_policy is not None:
+        data["freshness_policy"] = freshness_policy_to_data(asset.freshness_policy)
     return data
 
 
 def _asset_from_data(data: Mapping[str, Any]) -> ManifestAsset:
     retry = data.get("retry_policy")
     backfill = data.get("backfill_policy")
+    freshness = data.get("freshness_policy")
     return ManifestAsset(
         key=AssetKey(data["key"]),
         node=data["node"],
@@ -248,6 +259,7 @@ def _asset_from_data(data: Mapping[str, Any]) -> ManifestAsset:
         backfill_policy=backfill_policy_from_data(backfill) if backfill is not None else None,
         automation_condition=data.get("automation_condition"),
         quarantine_on_failed_check=data.get("quarantine_on_failed_check", False),
+        freshness_policy=freshness_policy_from_data(freshness) if freshness is not None else None,
     )
 
 

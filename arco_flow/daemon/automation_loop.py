@@ -15,6 +15,12 @@ back into the cursor and requests nothing twice; the same data is each asset's
 evaluation record (`automation_evaluations`). An idle tick (nothing to evaluate) records
 nothing.
 
+The stream stays cheap to restart from: every `snapshot_every_ticks` recorded ticks, or
+once their changes pass `snapshot_every_bytes`, the daemon appends the whole cursor
+(`AutomationCursorSnapshotted`). A restart starts from the latest snapshot and folds only
+the changes of later evaluations (by evaluation id, so a tick another daemon recorded
+before the snapshot landed is not lost), which gives the same cursor as folding them all.
+
 Requests become runs of the implicit asset job: the unpartitioned assets of a tick share
 one run, and the partitioned ones one run per (partitions definition, partition key).
 """
@@ -41,12 +47,14 @@ from arco_flow.core.automation import (
     evaluate,
     evaluations_from_change,
 )
-from arco_flow.core.errors import NotFoundError
+from arco_flow.core.errors import ConfigError, NotFoundError
 from arco_flow.core.events import (
     AssetMaterialized,
+    AutomationCursorSnapshotted,
     DynamicPartitionsAdded,
     DynamicPartitionsDeleted,
     EventRecord,
+    NewEvent,
     RunCanceled,
     RunFailed,
     RunQueued,
@@ -58,6 +66,7 @@ from arco_flow.core.events import (
     TickRunRequested,
     TickSkipped,
     TickStarted,
+    idempotency_key,
 )
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
 from arco_flow.core.partitions import PartitionsDefinition, PartitionsSubset
@@ -78,9 +87,12 @@ from arco_flow.storage.records import ACTIVE_RUN_STATUSES
 __all__ = [
     "AUTOMATION_INSTIGATOR",
     "AUTOMATION_TICK_TAG",
+    "SNAPSHOT_EVERY_BYTES",
+    "SNAPSHOT_EVERY_TICKS",
     "AutomationDaemon",
     "automation_evaluations",
     "load_automation_cursor",
+    "snapshot_event",
 ]
 
 AUTOMATION_INSTIGATOR = "automation"
@@ -101,6 +113,10 @@ _RUN_EVENTS = (
 )
 """Run events that change what the evaluator reads of the run's assets."""
 _PAGE = 10_000
+SNAPSHOT_EVERY_TICKS = 100
+"""Recorded ticks between two cursor snapshots (at most)."""
+SNAPSHOT_EVERY_BYTES = 16 * 1024 * 1024
+"""Bytes of recorded cursor changes between two cursor snapshots (at most, plus one tick)."""
 
 
 class AutomationDaemon:
@@ -111,6 +127,8 @@ class AutomationDaemon:
         definitions: The assets and their automation conditions.
         launcher: Starts the runs ticks request.
         conditions: Conditions by asset on top of the definitions' own (tests).
+        snapshot_every_ticks: Recorded ticks after which the whole cursor is snapshotted.
+        snapshot_every_bytes: Bytes of recorded changes after which it is snapshotted.
 
     Raises:
         DefinitionError: a condition names an unknown asset, or an edge's partition
@@ -124,8 +142,19 @@ class AutomationDaemon:
         *,
         launcher: RunLauncher,
         conditions: Mapping[CoercibleToAssetKey, AutomationCondition] | None = None,
+        snapshot_every_ticks: int = SNAPSHOT_EVERY_TICKS,
+        snapshot_every_bytes: int = SNAPSHOT_EVERY_BYTES,
     ) -> None:
+        if snapshot_every_ticks < 1 or snapshot_every_bytes < 1:
+            raise ConfigError(
+                f"AutomationDaemon: snapshot_every_ticks ({snapshot_every_ticks}) and "
+                f"snapshot_every_bytes ({snapshot_every_bytes}) must be at least 1: "
+                "pass positive thresholds"
+            )
         self._instance, self._launcher = instance, launcher
+        self._snapshot_every = (snapshot_every_ticks, snapshot_every_bytes)
+        self._since_snapshot = (0, 0)
+        """Ticks and bytes recorded since the latest snapshot."""
         self._graph, self._partitions_defs = build_automation_graph(definitions, conditions)
         keys = self._graph.graph.keys
         self._read_keys = tuple(keys[p] for p in sorted(self._graph.watchers))
@@ -154,9 +183,7 @@ class AutomationDaemon:
         if self._states.get(AUTOMATION_INSTIGATOR).unfinished_ticks():
             return outcomes  # its runs are not all recorded yet: evaluate after
         if not self._restored:
-            self._cursor = load_automation_cursor(
-                self._instance, self._partitions_defs.get, self._cursor
-            )
+            self._cursor, self._since_snapshot = _restore(self._instance, self._partitions_defs.get)
             self._restored = True
         time = datetime.fromtimestamp(now, UTC)
         try:
@@ -271,6 +298,7 @@ class AutomationDaemon:
         if recorded is None:  # another daemon recorded this evaluation: read the log again
             self._forget()
             return None
+        self._after_recorded(cursor, len(started.cursor_after or ""))
         if end is not None:
             return TickOutcome(
                 instigator_name=AUTOMATION_INSTIGATOR,
@@ -289,6 +317,17 @@ class AutomationDaemon:
             run_requests=tuple(recorded[0]),
         )
         return self._finish(tick, resumed=False)
+
+    def _after_recorded(self, cursor: AutomationCursor, size: int) -> None:
+        ticks, size = self._since_snapshot[0] + 1, self._since_snapshot[1] + size
+        if ticks < self._snapshot_every[0] and size < self._snapshot_every[1]:
+            self._since_snapshot = (ticks, size)
+            return
+        snapshot = snapshot_event(cursor)
+        # Keyed by evaluation: two daemons snapshotting the same cursor record it once.
+        key = idempotency_key(snapshot, cursor.evaluation_id)
+        self._instance.append([NewEvent(event=snapshot, idempotency_key=key, actor="daemon")])
+        self._since_snapshot = (0, 0)
 
     def _finish(self, tick: TickRecord, *, resumed: bool) -> TickOutcome | None:
         # The cursor change stays on the TickStarted; the end need not repeat it.
@@ -332,11 +371,55 @@ def run_requests(tick_id: str, requests: Mapping[AssetKey, Status]) -> list[Tick
     ]
 
 
+def snapshot_event(cursor: AutomationCursor) -> AutomationCursorSnapshotted:
+    """The whole of `cursor` as one event: a change from nothing to it."""
+    change = cursor_change_to_data(None, cursor, cursor.assets)
+    return AutomationCursorSnapshotted(
+        instigator_name=AUTOMATION_INSTIGATOR,
+        evaluation_id=cursor.evaluation_id,
+        cursor=json.dumps(change, separators=(",", ":")),
+    )
+
+
 def _recorded_changes(instance: ArcoInstance) -> Iterable[tuple[str, dict[str, Any]]]:
     for record in instance.read_stream(instigator_stream(AUTOMATION_INSTIGATOR)):
         event = record.event
         if isinstance(event, TickStarted) and event.cursor_after:
             yield event.tick_id, json.loads(event.cursor_after)
+
+
+def _evaluation_id(tick_id: str) -> int:
+    return int(tick_id[1:])  # the daemon's tick ids are ``e<evaluation id>``
+
+
+def _restore(
+    instance: ArcoInstance, partitions_def_of: Any
+) -> tuple[AutomationCursor | None, tuple[int, int]]:
+    """The cursor the stream leaves, and the ticks and bytes recorded after its snapshot.
+
+    Only the latest snapshot and the changes of later evaluations are decoded.
+    """
+    snapshot: AutomationCursorSnapshotted | None = None
+    changes: list[TickStarted] = []
+    for record in instance.read_stream(instigator_stream(AUTOMATION_INSTIGATOR)):
+        event = record.event
+        if isinstance(event, AutomationCursorSnapshotted):
+            if snapshot is None or event.evaluation_id > snapshot.evaluation_id:
+                snapshot = event
+        elif isinstance(event, TickStarted) and event.cursor_after:
+            changes.append(event)
+    cursor: AutomationCursor | None = None
+    after = 0
+    if snapshot is not None:
+        change = json.loads(snapshot.cursor)
+        cursor = apply_cursor_change(None, change, partitions_def_of, instance)
+        after = snapshot.evaluation_id
+    pending = [event for event in changes if _evaluation_id(event.tick_id) > after]
+    for event in pending:
+        change = json.loads(event.cursor_after or "{}")
+        cursor = apply_cursor_change(cursor, change, partitions_def_of, instance)
+    size = sum(len(event.cursor_after or "") for event in pending)
+    return cursor, (len(pending), size)
 
 
 def load_automation_cursor(
@@ -349,8 +432,11 @@ def load_automation_cursor(
     Args:
         instance: The store.
         partitions_def_of: An asset key -> its partitions definition in the current code.
-        cursor: Where to start from (None: the first recorded tick).
+        cursor: Where to start from, folding every recorded tick onto it (None: from the
+            latest cursor snapshot and the ticks after it).
     """
+    if cursor is None:
+        return _restore(instance, partitions_def_of)[0]
     for _tick_id, change in _recorded_changes(instance):
         cursor = apply_cursor_change(cursor, change, partitions_def_of, instance)
     return cursor

@@ -26,6 +26,7 @@ from arco_flow.core.errors import ArcoError
 from arco_flow.daemon.automation_loop import AUTOMATION_TICK_TAG, AutomationDaemon
 from arco_flow.daemon.backfills import drive_backfill, load_backfill
 from arco_flow.daemon.code_server import DEFAULT_EVALUATION_TIMEOUT_S, CodeServer, Instigators
+from arco_flow.daemon.freshness import FreshnessDaemon  # freshness policies (issue 6, item 5)
 from arco_flow.daemon.lease import DEFAULT_LEASE_TTL_S, DaemonLease
 from arco_flow.daemon.monitor import DEFAULT_CANCEL_GRACE_S, RunMonitor
 from arco_flow.daemon.queue import QueueRunLauncher, RunQueueLoop
@@ -165,6 +166,9 @@ def run_daemon(
         "automation": automation,  # declarative automation
         "queue": lambda now: _no_outcomes(run_queue.tick(now)),  # issue 6
         "monitor": lambda now: _no_outcomes(monitor.tick(now)),  # issue 6
+        # -- freshness policies (issue 6, item 5) --
+        "freshness": _freshness_loop(instance, definitions, code_location, executor),
+        # -- end freshness policies --
     }
     threads = [
         threading.Thread(
@@ -243,6 +247,23 @@ def _automation_loop(
 
 
 # -- end declarative automation --
+
+
+# -- freshness policies (issue 6, item 5) --
+def _freshness_loop(
+    instance: ArcoInstance,
+    definitions: Definitions,
+    code_location: Mapping[str, str],
+    executor: Executor,
+) -> Callable[[float], list[TickOutcome]]:
+    """The freshness loop's pass: evaluates policies, records changes, queues remediations."""
+    daemon = FreshnessDaemon(
+        instance, definitions, code_location=dict(code_location) or None, executor=executor
+    )
+    return lambda now: _no_outcomes([e.state.value for e in daemon.tick(now)])
+
+
+# -- end freshness policies --
 
 
 def _log_error(name: str, error: BaseException) -> None:

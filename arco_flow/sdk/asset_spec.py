@@ -132,6 +132,8 @@ class AssetOut:
     `AssetSpec.quarantine_on_failed_check`)."""
     automation_condition: Any = None
     """When the asset materializes by itself (an `AutomationCondition`)."""
+    freshness_policy: Any = None
+    """How stale the asset may get (a `FreshnessPolicy`)."""
 
     def resolve_key(self, output_name: str) -> AssetKey:
         """The key of this output when its name in `outs` is `output_name`."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from arco_flow.core.backfill_policy import BackfillPolicy
 from arco_flow.core.errors import DefinitionError
+from arco_flow.core.freshness_policy import FreshnessPolicy
 from arco_flow.core.keys import AssetCheckKey, AssetKey
 from arco_flow.core.manifest import DEFAULT_GROUP, ManifestAsset
 from arco_flow.core.retry import RetryPolicy
@@ -275,6 +276,7 @@ class AssetsDefinition:
                         if spec.automation_condition is not None
                         else None
                     ),
+                    freshness_policy=_freshness_policy(spec.key, spec.freshness_policy),
                 )
             )
         return result
@@ -305,3 +307,13 @@ def _condition_data(key: AssetKey, condition: Any) -> dict[str, Any]:
             "AutomationCondition.eager(), .on_cron(...) or .on_missing()"
         )
     return condition_to_data(condition)
+
+
+def _freshness_policy(key: AssetKey, policy: Any) -> FreshnessPolicy | None:
+    if policy is None or isinstance(policy, FreshnessPolicy):
+        return policy
+    raise DefinitionError(
+        f"asset {key.to_user_string()!r}: freshness_policy must be a FreshnessPolicy, got "
+        f"{type(policy).__name__}; build one with FreshnessPolicy.time_window(fail_window=...) "
+        "or FreshnessPolicy.cron(deadline_cron=..., lower_bound_delta=...)"
+    )

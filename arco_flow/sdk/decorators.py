@@ -451,6 +451,7 @@ def multi_asset(
                         partitions_def=partitions_def,
                         quarantine_on_failed_check=out.quarantine_on_failed_check,
                         automation_condition=out.automation_condition,
+                        freshness_policy=out.freshness_policy,
                     )
                 )
                 outputs.append(

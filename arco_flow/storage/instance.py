@@ -29,6 +29,11 @@ from arco_flow.core.events import (
 )
 from arco_flow.core.keys import AssetCheckKey, AssetKey, CoercibleToAssetKey
 from arco_flow.core.partitions import PartitionsDefinition
+from arco_flow.storage.freshness_projection import (
+    FreshnessStateRecord,
+    freshness_stream,
+    restore_freshness_state,
+)
 from arco_flow.storage.instigator_projection import (
     InstigatorState,
     TickRecord,
@@ -176,6 +181,13 @@ class ArcoInstance:
     def get_ticks(self, name: str, *, limit: int | None = None) -> list[TickRecord]:
         """The ticks of a schedule or sensor, newest first."""
         return self.get_instigator_state(name).history(limit)
+
+    # -- freshness policies (issue 6, item 5) ----------------------------------------
+
+    def get_freshness_state(self, asset_key: CoercibleToAssetKey) -> FreshnessStateRecord | None:
+        """The asset's latest freshness state as the daemon recorded it; None if never."""
+        key = AssetKey.from_coercible(asset_key)
+        return restore_freshness_state(key, self.read_stream(freshness_stream(key)))
 
     # -- runs -----------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ def test_public_names_are_pinned():
         "Field",
         "FilesystemIOManager",
         "Float",
+        "FreshnessPolicy",
         "HourlyPartitionsDefinition",
         "IOManager",
         "IdentityPartitionMapping",

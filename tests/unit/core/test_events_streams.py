@@ -35,6 +35,7 @@ def test_every_event_class_names_its_stream_prefix_and_field():
             "quarantine",
             "instigator",
             "daemon",
+            "freshness",  # freshness policies (issue 6, item 5)
         }
 
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from arco_flow.core.canonical_json import canonical_json
 from arco_flow.core.events import (
     INSTIGATOR_EVENT_TYPES,
+    AutomationCursorSnapshotted,
     ErrorInfo,
     Event,
     EventRecord,
@@ -191,6 +192,7 @@ def test_every_instigator_event_survives_the_codec(
             error=ErrorInfo(class_name="E", message="m", stack="s"),
         ),
         TickCompleted(instigator_name=NAME, tick_id=tick_id, run_ids=("r",), cursor=cursor),
+        AutomationCursorSnapshotted(instigator_name=NAME, evaluation_id=3, cursor=cursor or "{}"),
     ]
     assert {type(e) for e in events} == set(INSTIGATOR_EVENT_TYPES)
     for event in events:
