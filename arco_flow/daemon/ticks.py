@@ -190,7 +190,8 @@ class ThreadRunLauncher:
         """Resumes, each in a thread, the runs a dead daemon launched and left unfinished.
 
         A run counts when it carries one of `tag_keys` (a schedule's or sensor's name tag),
-        has not ended and its coordinator process is gone.
+        has started (a queued run that never started is the queue's to launch), has not
+        ended, and its coordinator process is gone.
 
         Returns:
             The ids of the runs resumed.
@@ -199,6 +200,8 @@ class ThreadRunLauncher:
         active = (RunStatus.QUEUED, RunStatus.STARTED, RunStatus.CANCELING)
         for run in self._instance.get_runs(statuses=active):
             if not any(key in run.tags for key in tag_keys):
+                continue
+            if not run.plan_id:  # queued, never started: the queue loop launches it
                 continue
             if coordinator_is_alive(run.coordinator):
                 continue

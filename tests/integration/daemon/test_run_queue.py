@@ -106,3 +106,13 @@ def test_runs_queue_explains_why_each_run_waits(
     assert "canceled while queued" in canceled.output
     again = runner.invoke(cli, ["runs", "queue", "--tag-limit", "team=ml:0"])
     assert "tag team=ml at limit 0/0" in again.output
+
+
+def test_a_queued_run_is_not_taken_for_an_orphan_of_a_dead_daemon(instance: ArcoInstance) -> None:
+    from arco_flow.daemon.ticks import ThreadRunLauncher
+    from arco_flow.sdk.schedules import SCHEDULE_NAME_TAG
+
+    submit(instance, "queued", **{SCHEDULE_NAME_TAG: "nightly"})
+    launcher = ThreadRunLauncher(instance, DEFS, code_location=None)
+    assert launcher.resume_orphaned([SCHEDULE_NAME_TAG]) == []  # the queue launches it
+    assert instance.get_run("queued").status is RunStatus.QUEUED
