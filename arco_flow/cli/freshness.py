@@ -55,18 +55,41 @@ def freshness() -> None:
 )
 @click.option("--state", "states", multiple=True, help="Only assets in this state (PASS, WARN, …).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def freshness_list(assets: tuple[str, ...], states: tuple[str, ...], as_json: bool) -> None:
-    """Asset, state, lag, deadline and since when, for every asset with a recorded state."""
+@click.option("-m", "--module", help="Also list this module's assets with a freshness policy.")
+@click.option("-f", "--file", "file", help="Also list this file's assets with a freshness policy.")
+@click.option("-a", "--attribute", help="Name of the Definitions object in the module.")
+def freshness_list(
+    assets: tuple[str, ...],
+    states: tuple[str, ...],
+    as_json: bool,
+    module: str | None,
+    file: str | None,
+    attribute: str | None,
+) -> None:
+    """Asset, state, lag, deadline and since when, for every asset with a recorded state.
+
+    With a code location (-m/-f), assets with a policy but no recorded state are listed too.
+    """
     wanted = {state.upper() for state in states}
     with ArcoInstance.get() as instance:
         keys = [AssetKey.from_user_string(a) for a in assets] or instance.get_asset_keys()
+        with_policy: list[AssetKey] = []
+        if module is not None or file is not None:
+            from arco_flow.worker.code_location import load_definitions
+
+            defs = load_definitions(module=module, file=file, attribute=attribute)
+            with_policy = [a.key for a in defs.manifest.assets if a.freshness_policy is not None]
+            keys = sorted(set(keys) | set(with_policy)) if not assets else keys
         found = {key: instance.get_freshness_state(key) for key in keys}
+    for key in with_policy:
+        if key in found and found[key] is None and not wanted:
+            click.echo(f"{key.to_user_string()}  no state yet: the daemon has not evaluated it")
     for key, record in sorted(found.items(), key=lambda item: item[0].to_user_string()):
         if record is None:
             if assets:
                 click.echo(
                     f"{key.to_user_string()}: no freshness state recorded; the daemon records "
-                    "one for assets with a freshness_policy (run `arco-flow daemon run`)",
+                    "one for assets with a freshness_policy (run `arco-flow daemon -m MODULE`)",
                     err=True,
                 )
             continue

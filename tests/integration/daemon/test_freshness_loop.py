@@ -249,3 +249,25 @@ def test_run_daemon_remediates_an_overdue_partition(tmp_path: Path) -> None:
         assert _states(instance, "daily") == ["FAIL", "PASS"]
         (materialized,) = instance.get_materialization_history("daily")
         assert materialized.partition_key == "2023-11-13"
+
+
+def test_the_cli_lists_assets_with_a_policy_but_no_state_from_a_code_location(
+    tmp_path: Path,
+) -> None:
+    code = tmp_path / "fresh_defs.py"
+    code.write_text(
+        "import datetime\n"
+        "import arco_flow as af\n\n"
+        "@af.asset(freshness_policy=af.FreshnessPolicy.time_window("
+        "fail_window=datetime.timedelta(hours=2)))\n"
+        "def never_run():\n"
+        "    return 1\n\n"
+        "defs = af.Definitions(assets=[never_run])\n"
+    )
+    env = {"ARCO_HOME": str(tmp_path / "home")}
+    plain = CliRunner().invoke(cli, ["freshness", "list"], env=env)
+    assert plain.exit_code == 0, plain.output
+    assert "never_run" not in plain.output  # the store has never seen it
+    shown = CliRunner().invoke(cli, ["freshness", "list", "-f", str(code)], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "never_run  no state yet" in shown.output
