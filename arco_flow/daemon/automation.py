@@ -120,31 +120,11 @@ def build_automation_graph(
     by_asset.update(
         {AssetKey.from_coercible(key): value for key, value in (conditions or {}).items()}
     )
-    partitions_defs = {key: _partitions_def(defs, key) for key in graph.keys}
+    partitions_defs = {key: defs.partitions_def_of(key) for key in graph.keys}
     automation_graph = AutomationGraph(
-        graph, by_asset, partitions_defs=partitions_defs, mapping_of=_mapping_of(defs)
+        graph, by_asset, partitions_defs=partitions_defs, mapping_of=defs.partition_mapping_of
     )
     return automation_graph, partitions_defs
-
-
-def _partitions_def(defs: Definitions, key: AssetKey) -> PartitionsDefinition | None:
-    try:
-        assets_def = defs.get_assets_def(key)
-    except NotFoundError:  # an external asset (AssetSpec) has no definition to run
-        return None
-    spec = assets_def.specs_by_key.get(key)
-    return None if spec is None else spec.partitions_def
-
-
-def _mapping_of(defs: Definitions) -> Any:
-    def mapping_of(child: AssetKey, parent: AssetKey) -> Any:
-        try:
-            assets_def = defs.get_assets_def(child)
-        except NotFoundError:
-            return None
-        return next((b.partition_mapping for b in assets_def.inputs if b.key == parent), None)
-
-    return mapping_of
 
 
 def _graph_state(

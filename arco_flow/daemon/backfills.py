@@ -167,8 +167,7 @@ def create_backfill(
         keys = {
             asset.key
             for asset in graph.assets
-            if asset.is_executable
-            and definitions.get_assets_def(asset.key).specs_by_key[asset.key].partitions_def
+            if asset.is_executable and definitions.partitions_def_of(asset.key) is not None
         }
     else:
         keys = resolve_asset_selection(selection, graph)
@@ -213,7 +212,7 @@ def create_backfill(
         graph,
         targets,
         partitions_defs=defs_by_key,
-        mapping_of=_mapping_lookup(definitions),
+        mapping_of=definitions.partition_mapping_of,
         max_partitions_per_run=policies,
         default_max_partitions_per_run=None,
         current_time=now,
@@ -237,16 +236,6 @@ def create_backfill(
 
 def _selection_data(keys: Collection[AssetKey]) -> list[str]:
     return sorted(key.to_user_string() for key in keys)
-
-
-def _mapping_lookup(definitions: Definitions) -> Callable[[AssetKey, AssetKey], Any]:
-    def mapping_of(child: AssetKey, parent: AssetKey) -> Any:
-        for binding in definitions.get_assets_def(child).inputs:
-            if binding.key == parent:
-                return binding.partition_mapping
-        return None
-
-    return mapping_of
 
 
 def _targets(
@@ -322,7 +311,7 @@ def _mapped_from_parents(
     store: Any,
 ) -> PartitionsSubset | None:
     own_def = defs_by_key[key]
-    mapping_of = _mapping_lookup(definitions)
+    mapping_of = definitions.partition_mapping_of
     subset: PartitionsSubset | None = None
     for parent in graph.get(key).deps:
         if parent not in found:

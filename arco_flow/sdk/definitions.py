@@ -289,6 +289,26 @@ class Definitions:
             raise NotFoundError(self.resolve_asset_graph().unknown_key_message(asset_key))
         return definition
 
+    def partitions_def_of(self, key: AssetKey | str) -> Any:
+        """The partitions definition of asset `key`; None if unpartitioned or external."""
+        definition = self._assets_def_by_key.get(AssetKey.from_coercible(key))
+        spec = (
+            None
+            if definition is None
+            else definition.specs_by_key.get(AssetKey.from_coercible(key))
+        )
+        return None if spec is None else spec.partitions_def
+
+    def partition_mapping_of(self, child: AssetKey, parent: AssetKey) -> Any:
+        """The partition mapping `child` declares for its input or dep `parent`.
+
+        None when it declares none: Dagster's default between the two definitions applies.
+        """
+        definition = self._assets_def_by_key.get(child)
+        if definition is None:
+            return None
+        return next((b.partition_mapping for b in definition.inputs if b.key == parent), None)
+
     @cached_property
     def _assets_def_by_key(self) -> dict[AssetKey, AssetsDefinition]:
         return {key: item for item in self._assets_defs for key in item.keys}

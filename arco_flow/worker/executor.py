@@ -164,10 +164,7 @@ class WorkerSession:
             ExecutionError: the mapping needs upstream partitions that do not exist, or the
                 run is unpartitioned while the upstream is partitioned.
         """
-        found = self._output_by_key.get(binding.key)
-        upstream_def = (
-            found[0].specs_by_key[binding.key].partitions_def if found is not None else None
-        )
+        upstream_def = self.partitions_def_of(binding.key)
         if upstream_def is None:
             return None
         where = f"input {binding.name!r} of {definition.node_name!r}"
