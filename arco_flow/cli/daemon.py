@@ -101,7 +101,7 @@ def daemon(
     evaluation_timeout: float,
 ) -> None:
     """Run schedules, sensors, backfills, the run queue and run monitoring until stopped."""
-    from arco_flow.cli.main import _code_location, _load
+    from arco_flow.cli.main import _code_location
     from arco_flow.daemon.runner import run_daemon
     from arco_flow.daemon.ticks import TickOutcome
     from arco_flow.execution.run_queue import QueueLimits, parse_tag_limit
@@ -113,7 +113,6 @@ def daemon(
         max_concurrent_runs=max_concurrent_runs,
         tag_limits=tuple(parse_tag_limit(text) for text in tag_limits),
     )
-    definitions = _load(module, file, attribute)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -131,19 +130,19 @@ def daemon(
         click.echo(f"daemon: the {loop} loop failed: {error}", err=True)
 
     with ArcoInstance.get() as instance:
+        location = _code_location(module, file, attribute)
         click.echo(
-            f"daemon: {len(definitions.schedules)} schedule(s), {len(definitions.sensors)} "
-            f"sensor(s); missed ticks: {missed_ticks}; Ctrl-C stops"
+            f"daemon: code location {location}, loaded by code servers and run processes "
+            f"only; missed ticks: {missed_ticks}; Ctrl-C stops"
         )
         run_daemon(
             instance,
-            _code_location(module, file, attribute),
+            location,
             stop_event=stop,
             interval_s=interval,
             missed_ticks="catch_up" if missed_ticks == "catch_up" else "skip",
             max_catch_up_ticks=max_catch_up,
             executor="process_pool" if executor == "process_pool" else "in_process",
-            definitions=definitions,
             on_tick=on_tick,
             on_error=on_error,
             enqueue_runs=enqueue,

@@ -66,6 +66,9 @@ class ManifestAsset:
     timeout_s: float | None = None
     partitions: Mapping[str, Any] | None = None
     """The partitions definition in its data form; filled in by the partitions layer."""
+    partition_mappings: Mapping[AssetKey, Mapping[str, Any]] = field(default_factory=dict)
+    """The partition mapping the asset declares for a dep, by dep key, in its data form
+    (`core.partitions.partition_mapping_to_data`); a dep left out declares none."""
     backfill_policy: BackfillPolicy | None = None
     """The asset's own policy; None means the default (`effective_backfill_policy`)."""
     automation_condition: Mapping[str, Any] | None = None
@@ -154,6 +157,7 @@ def _asset_json(asset: ManifestAsset) -> str:
         asset.tags
         or asset.metadata
         or asset.partitions
+        or asset.partition_mappings
         or asset.retry_policy is not None
         or asset.timeout_s is not None
         or asset.automation_condition is not None
@@ -196,6 +200,10 @@ def _key_data(key: AssetKey) -> list[str]:
     return list(key.path)
 
 
+def _item_path(item: tuple[AssetKey, Any]) -> tuple[str, ...]:
+    return item[0].path
+
+
 def _asset_to_data(asset: ManifestAsset) -> dict[str, Any]:
     data: dict[str, Any] = {"key": list(asset.key.path), "node": asset.node}
     # Defaults are left out, so that adding a field later keeps old fingerprints stable.
@@ -225,6 +233,11 @@ def _asset_to_data(asset: ManifestAsset) -> dict[str, Any]:
         data["timeout_s"] = asset.timeout_s
     if asset.partitions is not None:
         data["partitions"] = dict(asset.partitions)
+    if asset.partition_mappings:
+        data["partition_mappings"] = [
+            {"asset_key": list(dep.path), "partition_mapping": dict(mapping)}
+            for dep, mapping in sorted(asset.partition_mappings.items(), key=_item_path)
+        ]
     if asset.backfill_policy is not None:
         data["backfill_policy"] = backfill_policy_to_data(asset.backfill_policy)
     if asset.automation_condition is not None:
@@ -256,6 +269,10 @@ def _asset_from_data(data: Mapping[str, Any]) -> ManifestAsset:
         retry_policy=retry_policy_from_data(retry) if retry is not None else None,
         timeout_s=data.get("timeout_s"),
         partitions=data.get("partitions"),
+        partition_mappings={
+            AssetKey(entry["asset_key"]): dict(entry["partition_mapping"])
+            for entry in data.get("partition_mappings", ())
+        },
         backfill_policy=backfill_policy_from_data(backfill) if backfill is not None else None,
         automation_condition=data.get("automation_condition"),
         quarantine_on_failed_check=data.get("quarantine_on_failed_check", False),

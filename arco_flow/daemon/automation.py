@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from arco_flow.core.automation import (
     AssetEvaluation,
@@ -21,26 +20,29 @@ from arco_flow.core.automation import (
     AutomationGraph,
     GraphState,
     MaterializationUpdate,
+    Status,
     TickResult,
     condition_from_data,
     evaluate,
 )
-from arco_flow.core.errors import NotFoundError
+from arco_flow.core.canonical_json import canonical_json
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
-from arco_flow.core.partitions import PartitionsDefinition, PartitionsSubset
+from arco_flow.core.manifest_view import AssetDefinitionsView
+from arco_flow.core.partitions import KeySpace, PartitionsDefinition, PartitionsSubset
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.storage.instance import ArcoInstance
-from arco_flow.storage.records import ACTIVE_RUN_STATUSES, RunRecord, RunStatus
+from arco_flow.storage.partition_status import ranges_of_keys
+from arco_flow.storage.records import ACTIVE_RUN_STATUSES, MaterializationRecord, RunStatus
 
 __all__ = [
     "AutomationResult",
-    "asset_state",
+    "asset_states",
     "build_automation_graph",
     "evaluate_automation_conditions",
 ]
 
-_RECENT = 100
-"""Materializations per asset read for one tick (the cursor drops those already seen)."""
+_RUN_BATCH = 500
+"""Runs read per query for the assets their materializations name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,25 +100,33 @@ def evaluate_automation_conditions(
     """
     now = evaluation_time or datetime.datetime.now(datetime.UTC)
     automation_graph, partitions_defs = build_automation_graph(defs, conditions)
-    state = _graph_state(instance, partitions_defs, now)
+    state = _graph_state(instance, partitions_defs, now, cursor)
     return AutomationResult(evaluate(automation_graph, state, cursor, now))
 
 
 def build_automation_graph(
-    defs: Definitions,
+    defs: AssetDefinitionsView,
     conditions: Mapping[CoercibleToAssetKey, AutomationCondition] | None = None,
 ) -> tuple[AutomationGraph, dict[AssetKey, PartitionsDefinition | None]]:
     """The evaluator's graph of `defs` (conditions from the manifest, then `conditions`).
+
+    `defs` is the user's `Definitions`, or the `ManifestDefinitions` of a manifest a code
+    server sent: the daemon builds its graph without importing user code.
 
     Returns:
         The graph, and each asset's partitions definition.
     """
     graph = defs.resolve_asset_graph()
-    by_asset: dict[AssetKey, AutomationCondition] = {
-        asset.key: condition_from_data(asset.automation_condition)
-        for asset in defs.manifest.assets
-        if asset.automation_condition is not None
-    }
+    # One value per distinct condition: thousands of assets usually share a few, and
+    # the cursor codec writes each shared value once.
+    interned: dict[str, AutomationCondition] = {}
+    by_asset: dict[AssetKey, AutomationCondition] = {}
+    for asset in defs.manifest.assets:
+        if asset.automation_condition is not None:
+            text = canonical_json(asset.automation_condition)
+            if text not in interned:
+                interned[text] = condition_from_data(asset.automation_condition)
+            by_asset[asset.key] = interned[text]
     by_asset.update(
         {AssetKey.from_coercible(key): value for key, value in (conditions or {}).items()}
     )
@@ -131,76 +141,118 @@ def _graph_state(
     instance: ArcoInstance,
     partitions_defs: Mapping[AssetKey, PartitionsDefinition | None],
     now: datetime.datetime,
+    cursor: AutomationCursor | None,
 ) -> GraphState:
-    active = instance.get_runs(statuses=list(ACTIVE_RUN_STATUSES))
-    assets = {
-        key: asset_state(instance, key, partitions_def, now, active)
-        for key, partitions_def in partitions_defs.items()
-    }
+    seen = cursor.latest_event_ids if cursor is not None else None
+    assets = asset_states(instance, partitions_defs, now, seen=seen)
     return GraphState(assets=assets, changed=None, dynamic_partitions_store=instance)
 
 
-def asset_state(
+def asset_states(
     instance: ArcoInstance,
-    key: AssetKey,
-    partitions_def: PartitionsDefinition | None,
+    partitions_defs: Mapping[AssetKey, PartitionsDefinition | None],
     now: datetime.datetime,
-    active: Sequence[RunRecord],
-) -> AssetState:
-    """What `instance` says of `key` now, as the evaluator reads it.
+    *,
+    seen: Mapping[AssetKey, int] | None,
+) -> dict[AssetKey, AssetState]:
+    """What `instance` says of each asset now, as the evaluator reads it: a few batched reads.
 
     Args:
         instance: The store.
-        key: The asset.
-        partitions_def: Its partitions definition (None: unpartitioned).
+        partitions_defs: The assets to read, each with its partitions definition (None:
+            unpartitioned).
         now: The evaluation time (resolves time-window partitions).
-        active: The runs in progress (queued, started, canceling).
+        seen: The cursor's latest materialization event id per asset: only the
+            materializations after it are read (all of an asset missing from it). None
+            before the first evaluation, which ignores updates: then only each asset's
+            latest materialization is read, where the cursor starts from.
     """
-    history = instance.get_materialization_history(key, limit=_RECENT)
-    runs: dict[str, RunRecord | None] = {}
-    updates = []
-    for record in history:
-        if record.run_id not in runs:
-            try:
-                runs[record.run_id] = instance.get_run(record.run_id)
-            except NotFoundError:  # a run written before its RunStarted, or pruned
-                runs[record.run_id] = None
-        run = runs[record.run_id]
-        partitions: Any = True
-        if partitions_def is not None and record.partition_key is not None:
-            partitions = partitions_def.subset_with_partition_keys(
-                [record.partition_key], now, instance
+    keys = list(partitions_defs)
+    records = {record.asset_key: record for record in instance.get_asset_records(keys)}
+    history: dict[AssetKey, list[MaterializationRecord]]
+    if seen is None:
+        history = {
+            key: [record.last_materialization]
+            for key, record in records.items()
+            if record.last_materialization is not None
+        }
+    else:
+        history = instance.get_materializations_after({key: seen.get(key, 0) for key in keys})
+    run_keys = _run_asset_keys(instance, {r.run_id for rows in history.values() for r in rows})
+    partitioned = {key: d for key, d in partitions_defs.items() if d is not None}
+    statuses = instance.get_partition_statuses(partitioned, current_time=now)
+    unpartitioned = [key for key, d in partitions_defs.items() if d is None]
+    latest_runs = instance.get_latest_runs_by_asset(unpartitioned) if unpartitioned else {}
+    in_progress: set[AssetKey] = set()
+    if unpartitioned:
+        for run in instance.get_runs(statuses=list(ACTIVE_RUN_STATUSES)):
+            in_progress.update(run.asset_keys)
+    found: dict[AssetKey, AssetState] = {}
+    for key in partitions_defs:
+        space = statuses[key].materialized.space if key in statuses else None
+        updates = _updates(history.get(key, ()), space, run_keys)
+        if key in statuses:
+            status = statuses[key]
+            found[key] = AssetState(
+                materialized=status.materialized,
+                run_in_progress=status.in_progress,
+                execution_failed=status.failed,
+                updates=updates,
             )
+            continue
+        latest = records[key].last_materialization if key in records else None
+        latest_run = latest_runs.get(key)
+        failed = (
+            latest_run is not None
+            and latest_run.status is RunStatus.FAILURE
+            and (latest is None or latest.run_id != latest_run.run_id)
+        )
+        found[key] = AssetState(
+            materialized=latest is not None,
+            run_in_progress=key in in_progress,
+            execution_failed=failed,
+            updates=updates,
+        )
+    return found
+
+
+def _run_asset_keys(instance: ArcoInstance, run_ids: set[str]) -> dict[str, frozenset[AssetKey]]:
+    """The assets each run targets, one frozenset per run shared by all its updates."""
+    found: dict[str, frozenset[AssetKey]] = dict.fromkeys(run_ids, frozenset())
+    ordered = sorted(run_ids)
+    for start in range(0, len(ordered), _RUN_BATCH):
+        for run in instance.get_runs(run_ids=ordered[start : start + _RUN_BATCH]):
+            found[run.run_id] = frozenset(run.asset_keys)
+    return found
+
+
+def _updates(
+    records: Sequence[MaterializationRecord],
+    space: KeySpace | None,
+    run_keys: Mapping[str, frozenset[AssetKey]],
+) -> tuple[MaterializationUpdate, ...]:
+    """One update per (run, timestamp) of `records` (oldest first).
+
+    The evaluator makes the same of them as of one update per record: it unions an
+    asset's updates by timestamp, and all are after the cursor.
+    """
+    groups: dict[tuple[str, float, bool], list[MaterializationRecord]] = {}
+    for record in records:
+        whole = space is None or record.partition_key is None
+        groups.setdefault((record.run_id, record.timestamp, whole), []).append(record)
+    updates = []
+    for (run_id, timestamp, whole), group in groups.items():
+        partitions: Status = True
+        if not whole and space is not None:
+            keys = [record.partition_key or "" for record in group]
+            partitions = PartitionsSubset(space, ranges_of_keys(space, keys))
         updates.append(
             MaterializationUpdate(
-                event_id=record.event_id,
-                timestamp=record.timestamp,
+                event_id=max(record.event_id for record in group),
+                timestamp=timestamp,
                 partitions=partitions,
-                run_asset_keys=frozenset(run.asset_keys) if run is not None else frozenset(),
+                run_asset_keys=run_keys.get(run_id, frozenset()),
             )
         )
-    if partitions_def is None:
-        in_progress = any(key in run.asset_keys for run in active)
-        latest_runs = instance.get_runs(asset_key=key, limit=1)
-        failed = bool(
-            latest_runs
-            and latest_runs[0].status is RunStatus.FAILURE
-            and not any(u.event_id for u in updates if _in_run(u, history, latest_runs[0]))
-        )
-        return AssetState(
-            materialized=bool(history),
-            run_in_progress=in_progress,
-            execution_failed=failed,
-            updates=tuple(reversed(updates)),
-        )
-    status = instance.get_partition_status(key, partitions_def, current_time=now)
-    return AssetState(
-        materialized=status.materialized,
-        run_in_progress=status.in_progress,
-        execution_failed=status.failed,
-        updates=tuple(reversed(updates)),
-    )
-
-
-def _in_run(update: MaterializationUpdate, history: list[Any], run: RunRecord) -> bool:
-    return any(r.event_id == update.event_id and r.run_id == run.run_id for r in history)
+    updates.sort(key=lambda update: update.event_id)
+    return tuple(updates)

@@ -69,8 +69,10 @@ from arco_flow.core.events import (
     idempotency_key,
 )
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
+from arco_flow.core.manifest_view import AssetDefinitionsView
 from arco_flow.core.partitions import PartitionsDefinition, PartitionsSubset
-from arco_flow.daemon.automation import asset_state, build_automation_graph
+from arco_flow.daemon.automation import asset_states, build_automation_graph
+from arco_flow.daemon.heap import QuietHeap
 from arco_flow.daemon.ticks import (
     InstigatorStates,
     RunLauncher,
@@ -78,11 +80,9 @@ from arco_flow.daemon.ticks import (
     finish_tick,
     record_evaluation,
 )
-from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.jobs import IMPLICIT_JOB_NAME
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.instigator_projection import TickRecord, TickStatus, instigator_stream
-from arco_flow.storage.records import ACTIVE_RUN_STATUSES
 
 __all__ = [
     "AUTOMATION_INSTIGATOR",
@@ -112,7 +112,10 @@ _RUN_EVENTS = (
     TaskSkipped,
 )
 """Run events that change what the evaluator reads of the run's assets."""
-_PAGE = 10_000
+_FOLLOWED_TYPES = frozenset(
+    event.EVENT_TYPE for event in (*_RUN_EVENTS, DynamicPartitionsAdded, DynamicPartitionsDeleted)
+)
+"""What a tick reads of the log: nothing else (its own multi-megabyte records) is decoded."""
 SNAPSHOT_EVERY_TICKS = 100
 """Recorded ticks between two cursor snapshots (at most)."""
 SNAPSHOT_EVERY_BYTES = 16 * 1024 * 1024
@@ -138,7 +141,7 @@ class AutomationDaemon:
     def __init__(
         self,
         instance: ArcoInstance,
-        definitions: Definitions,
+        definitions: AssetDefinitionsView,
         *,
         launcher: RunLauncher,
         conditions: Mapping[CoercibleToAssetKey, AutomationCondition] | None = None,
@@ -163,6 +166,7 @@ class AutomationDaemon:
             key for key in self._read_keys if self._partitions_defs.get(key) is not None
         )
         self._states = InstigatorStates(instance)
+        self._heap = QuietHeap()
         self._cursor: AutomationCursor | None = None
         self._restored = False
         self._assets: dict[AssetKey, AssetState] | None = None
@@ -179,9 +183,16 @@ class AutomationDaemon:
         """Finishes unfinished automation ticks, then evaluates one tick at `now`."""
         if not self._graph.order:
             return []  # no asset has an automation condition
+        with self._heap.tick():
+            outcomes, evaluated = self._tick(now)
+        if not evaluated:
+            self._heap.collect_if_due()
+        return outcomes
+
+    def _tick(self, now: float) -> tuple[list[TickOutcome], bool]:
         outcomes = self.finish_unfinished()
         if self._states.get(AUTOMATION_INSTIGATOR).unfinished_ticks():
-            return outcomes  # its runs are not all recorded yet: evaluate after
+            return outcomes, False  # its runs are not all recorded yet: evaluate after
         if not self._restored:
             self._cursor, self._since_snapshot = _restore(self._instance, self._partitions_defs.get)
             self._restored = True
@@ -197,7 +208,7 @@ class AutomationDaemon:
             raise
         if self._restored:
             self._cursor = result.cursor
-        return outcomes
+        return outcomes, bool(result.evaluations)
 
     def finish_unfinished(self) -> list[TickOutcome]:
         """Finishes the recorded ticks not ended yet.
@@ -218,21 +229,18 @@ class AutomationDaemon:
 
     def _state(self, time: datetime) -> GraphState:
         instance = self._instance
+        seen = self._cursor.latest_event_ids if self._cursor is not None else None
         if self._assets is None:
-            self._last_event_id = _log_tail(instance)
-            active = instance.get_runs(statuses=list(ACTIVE_RUN_STATUSES))
-            self._assets = {
-                key: asset_state(instance, key, self._partitions_defs.get(key), time, active)
-                for key in self._read_keys
-            }
+            self._last_event_id = instance.storage.last_event_id(
+                tenant_id=instance.tenant_id, workspace_id=instance.workspace_id
+            )
+            read = {key: self._partitions_defs.get(key) for key in self._read_keys}
+            self._assets = asset_states(instance, read, time, seen=seen)
             return GraphState(assets=self._assets, changed=None, dynamic_partitions_store=instance)
         changed = self._changed_keys()
         if changed:
-            active = instance.get_runs(statuses=list(ACTIVE_RUN_STATUSES))
-            for key in changed:
-                self._assets[key] = asset_state(
-                    instance, key, self._partitions_defs.get(key), time, active
-                )
+            read = {key: self._partitions_defs.get(key) for key in changed}
+            self._assets.update(asset_states(instance, read, time, seen=seen))
         return GraphState(
             assets=self._assets, changed=frozenset(changed), dynamic_partitions_store=instance
         )
@@ -294,12 +302,13 @@ class AutomationDaemon:
                 tick_id=tick_id,
                 reason=f"no asset requested ({len(evaluated)} evaluated)",
             )
-        recorded = record_evaluation(self._instance, started, runs, end=end)
+        recorded = record_evaluation(self._instance, started, runs, end=end, states=self._states)
         if recorded is None:  # another daemon recorded this evaluation: read the log again
             self._forget()
             return None
-        self._after_recorded(cursor, len(started.cursor_after or ""))
+        size = len(started.cursor_after or "")
         if end is not None:
+            self._after_recorded(cursor, size)
             return TickOutcome(
                 instigator_name=AUTOMATION_INSTIGATOR,
                 instigator_type=AUTOMATION_INSTIGATOR,
@@ -316,7 +325,9 @@ class AutomationDaemon:
             event_id=0,
             run_requests=tuple(recorded[0]),
         )
-        return self._finish(tick, resumed=False)
+        outcome = self._finish(tick, resumed=False)
+        self._after_recorded(cursor, size)  # after the launches: a snapshot delays no run
+        return outcome
 
     def _after_recorded(self, cursor: AutomationCursor, size: int) -> None:
         ticks, size = self._since_snapshot[0] + 1, self._since_snapshot[1] + size
@@ -326,7 +337,8 @@ class AutomationDaemon:
         snapshot = snapshot_event(cursor)
         # Keyed by evaluation: two daemons snapshotting the same cursor record it once.
         key = idempotency_key(snapshot, cursor.evaluation_id)
-        self._instance.append([NewEvent(event=snapshot, idempotency_key=key, actor="daemon")])
+        appended = [NewEvent(event=snapshot, idempotency_key=key, actor="daemon")]
+        self._states.note(self._instance.append(appended))
         self._since_snapshot = (0, 0)
 
     def _finish(self, tick: TickRecord, *, resumed: bool) -> TickOutcome | None:
@@ -337,6 +349,7 @@ class AutomationDaemon:
             replace(tick, cursor_after=None),
             instigator_type=AUTOMATION_INSTIGATOR,
             resumed=resumed,
+            states=self._states,
         )
 
 
@@ -459,20 +472,8 @@ def automation_evaluations(
 
 def _read_after(instance: ArcoInstance, after: int) -> Sequence[EventRecord]:
     return instance.storage.read_all(
-        after_event_id=after, tenant_id=instance.tenant_id, workspace_id=instance.workspace_id
+        after_event_id=after,
+        event_types=_FOLLOWED_TYPES,
+        tenant_id=instance.tenant_id,
+        workspace_id=instance.workspace_id,
     )
-
-
-def _log_tail(instance: ArcoInstance) -> int:
-    """The id of the last event in the log (0: empty)."""
-    last = 0
-    while True:
-        page = instance.storage.read_all(
-            after_event_id=last,
-            limit=_PAGE,
-            tenant_id=instance.tenant_id,
-            workspace_id=instance.workspace_id,
-        )
-        if not page:
-            return last
-        last = page[-1].event_id

@@ -2,7 +2,9 @@
 
 `Instigators` is what the scheduler and the sensor daemon need of a code location: the
 schedules and sensors (as `InstigatorInfo`, no user function) and one tick's evaluation.
-Two implementations:
+`ManifestSource` is what the automation and freshness loops need: the code location's
+`Manifest`, which `core.manifest_view.ManifestDefinitions` reads as its asset definitions.
+Two implementations of both:
 
 - `CodeServer`: the daemon's one. A spawned process (`worker.instigator_server`) loads
   the code location and evaluates; this process imports no user code. Each evaluation
@@ -11,7 +13,8 @@ Two implementations:
   server. A server that dies mid-evaluation is restarted and the evaluation retried once
   (nothing was recorded: a tick is recorded only after its evaluation). Reads a sensor
   makes through ``context.instance`` are answered here, from the instance, over the pipe.
-  `reload()` starts a fresh server on the next request (after a code change).
+  `reload()` starts a fresh server on the next request (after a code change). The
+  manifest comes as `manifest_to_data` JSON and is rebuilt here with `manifest_from_data`.
 - `InProcessInstigators`: evaluates the given definitions in this process; for unit
   tests and `Definitions` built in a Python process (select it by passing `Definitions`).
 
@@ -33,6 +36,7 @@ from typing import Any, Protocol
 from arco_flow.core.errors import ArcoError, ExecutionError, NotFoundError
 from arco_flow.core.events import ErrorInfo
 from arco_flow.core.keys import AssetKey
+from arco_flow.core.manifest import Manifest, manifest_from_data
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.instigator_codec import (
     InstigatorInfo,
@@ -63,6 +67,7 @@ __all__ = [
     "EvaluationTimeoutError",
     "InProcessInstigators",
     "Instigators",
+    "ManifestSource",
     "evaluation_error_info",
 ]
 
@@ -127,6 +132,18 @@ class Instigators(Protocol):
         ...
 
 
+class ManifestSource(Protocol):
+    """A code location's definitions as data."""
+
+    def manifest(self) -> Manifest:
+        """The code location's manifest (read it with `ManifestDefinitions`).
+
+        Raises:
+            ArcoError: the code location could not be loaded or its definitions are invalid.
+        """
+        ...
+
+
 class InProcessInstigators:
     """Evaluates `definitions` in this process (unit tests, definitions built in code).
 
@@ -137,6 +154,10 @@ class InProcessInstigators:
 
     def __init__(self, definitions: Definitions, instance: ArcoInstance) -> None:
         self.definitions, self._instance = definitions, instance
+
+    def manifest(self) -> Manifest:
+        """See `ManifestSource.manifest`."""
+        return self.definitions.manifest
 
     def schedules(self) -> list[InstigatorInfo]:
         """See `Instigators.schedules`."""
@@ -221,6 +242,7 @@ class CodeServer:
         self._process: BaseProcess | None = None
         self._connection: Connection | None = None
         self._listing: tuple[list[InstigatorInfo], list[InstigatorInfo]] | None = None
+        self._manifest: Manifest | None = None
         self._lock = threading.RLock()
         self.starts = 0
         """How many server processes this client started (restarts included)."""
@@ -244,6 +266,19 @@ class CodeServer:
     def sensors(self) -> list[InstigatorInfo]:
         """See `Instigators.sensors` (listed once per server process)."""
         return list(self._list()[1])
+
+    def manifest(self) -> Manifest:
+        """See `ManifestSource.manifest` (built once per server process, in the server).
+
+        Raises:
+            CodeServerError: the server could not load the code location, or its
+                definitions are invalid; the message is the server's.
+        """
+        with self._lock:
+            if self._manifest is None or self._process is None:
+                reply = self._result(self._request({"kind": "manifest"}), "the manifest")
+                self._manifest = manifest_from_data(reply)
+            return self._manifest
 
     def evaluate_schedule(self, name: str, scheduled_time: float) -> ScheduleEvaluationResult:
         """See `Instigators.evaluate_schedule`."""
@@ -310,10 +345,9 @@ class CodeServer:
                 except _ServerDied as died:
                     self._stop()
                     if attempt == 2:
-                        what = message.get("name") or "the listing"
                         raise CodeServerError(
-                            f"the code server died twice evaluating {what!r} ({died}); look for "
-                            "a crash (os._exit, a segfault, OOM) in that code"
+                            f"the code server died twice on {_described(message)} ({died}); "
+                            "look for a crash (os._exit, a segfault, OOM) in that code"
                         ) from None
             raise AssertionError("unreachable")
 
@@ -329,9 +363,8 @@ class CodeServer:
                 ready = remaining > 0 and connection.poll(remaining)
                 if not ready:
                     self._stop()
-                    what = message.get("name") or "the listing"
                     raise EvaluationTimeoutError(
-                        f"{message.get('kind')} {what!r} took longer than "
+                        f"{_described(message)} took longer than "
                         f"{self._timeout_s:g}s; its code server was killed. Make the body "
                         "return sooner, or raise the daemon's evaluation timeout"
                     )
@@ -390,7 +423,7 @@ class CodeServer:
     def _stop(self) -> None:
         process, connection = self._process, self._connection
         self._process = self._connection = None
-        self._listing = None
+        self._listing = self._manifest = None
         if connection is not None:
             try:
                 if process is not None and process.is_alive():
@@ -403,6 +436,14 @@ class CodeServer:
             if process.is_alive():
                 process.kill()
                 process.join(5.0)
+
+
+def _described(message: Mapping[str, Any]) -> str:
+    """A request as error messages name it: "sensor 'x'", "the listing", "the manifest"."""
+    kind = message.get("kind")
+    if kind in ("schedule", "sensor"):
+        return f"{kind} {message.get('name')!r}"
+    return "the listing" if kind == "list" else f"the {kind}"
 
 
 def _instance_read(instance: ArcoInstance, method: str, args: Mapping[str, Any]) -> Any:

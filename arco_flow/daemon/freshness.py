@@ -36,10 +36,12 @@ from arco_flow.core.freshness_policy import (
     evaluate_freshness_policy,
 )
 from arco_flow.core.keys import AssetKey
-from arco_flow.core.partitions import TimeWindowPartitionsDefinition
+from arco_flow.core.manifest import Manifest, ManifestAsset
+from arco_flow.core.partitions import TimeWindowPartitionsDefinition, partitions_def_from_data
 from arco_flow.execution.launcher import Executor
-from arco_flow.execution.run_queue import submit_run
+from arco_flow.execution.run_queue import submit_named_run
 from arco_flow.sdk.definitions import Definitions
+from arco_flow.sdk.jobs import IMPLICIT_JOB_NAME
 from arco_flow.storage.freshness_projection import (
     FreshnessStateRecord,
     freshness_stream,
@@ -77,12 +79,26 @@ def remediation_run_id(asset_key: AssetKey, window_key: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, name).hex
 
 
+def _target(asset: ManifestAsset) -> _Target | None:
+    if asset.freshness_policy is None:
+        return None
+    partitions_def = (
+        partitions_def_from_data(dict(asset.partitions)) if asset.partitions is not None else None
+    )
+    return _Target(
+        asset.key,
+        asset.freshness_policy,
+        partitions_def if isinstance(partitions_def, TimeWindowPartitionsDefinition) else None,
+    )
+
+
 class FreshnessDaemon:
     """The daemon's freshness loop over the assets of `definitions` that have a policy.
 
     Args:
         instance: Where states are recorded and runs queued.
-        definitions: The assets and their policies.
+        definitions: The assets and their policies: the manifest (or the definitions, whose
+            manifest is read).
         code_location: Recorded with each remediation run, so the queue loop can load it.
         executor: How remediation runs' tasks execute.
     """
@@ -90,24 +106,15 @@ class FreshnessDaemon:
     def __init__(
         self,
         instance: ArcoInstance,
-        definitions: Definitions,
+        definitions: Manifest | Definitions,
         *,
         code_location: Mapping[str, str] | None = None,
         executor: Executor = "in_process",
     ) -> None:
-        self._instance, self._definitions = instance, definitions
+        manifest = definitions.manifest if isinstance(definitions, Definitions) else definitions
+        self._instance = instance
         self._code_location, self._executor = code_location, executor
-        self._targets = [
-            _Target(
-                spec.key,
-                spec.freshness_policy,
-                spec.partitions_def
-                if isinstance(spec.partitions_def, TimeWindowPartitionsDefinition)
-                else None,
-            )
-            for spec in definitions.resolve_all_asset_specs()
-            if isinstance(spec.freshness_policy, FreshnessPolicy)
-        ]
+        self._targets = [target for target in map(_target, manifest.assets) if target is not None]
         self._known: dict[AssetKey, _Known] = {}
 
     @property
@@ -200,9 +207,9 @@ class FreshnessDaemon:
         )
         assert isinstance(stored.event, FreshnessRemediationRequested)
         try:
-            submit_run(
-                self._definitions.resolve_implicit_global_asset_job_def(),
+            submit_named_run(
                 self._instance,
+                IMPLICIT_JOB_NAME,
                 run_id=stored.event.run_id,
                 code_location=self._code_location,
                 executor=self._executor,

@@ -2,15 +2,18 @@
 
 Each pass of `RunMonitor` looks at the runs that have started and not ended:
 
-- a run whose coordinator process is gone is resumed (in a thread of this process) up to
-  `max_resumes` times, then failed with an error that says so; a CANCELING one is canceled;
+- a run whose coordinator process is gone is resumed up to `max_resumes` times, then
+  failed with an error that says so; a CANCELING one is canceled. The monitor's
+  `RunResumer` carries the resume out: `SubprocessRunLauncher` (`daemon.run_processes`) in
+  a process of its own, `ThreadRunResumer` in a thread of this process;
 - a run past its deadline (tag ``arco/max_runtime_s``, else the monitor's default) is
   asked to cancel, then failed once `grace_s` more seconds pass without it stopping;
 - a run canceled while still QUEUED is ended CANCELED.
 
 Each action is recorded on the run as a `RunMonitorActed` (with its reason) before it is
 carried out, so the log says what the monitor did and a later pass counts its resumes.
-The coordinator of this process counts as alive: runs this daemon runs are its own.
+The coordinator of this process counts as alive: runs this daemon runs are its own; so
+does a run its resumer still has under way.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import os
 import socket
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from arco_flow.core.errors import ConfigError
 from arco_flow.core.events import (
@@ -37,7 +40,14 @@ from arco_flow.execution.run_operations import Loader, coordinator_is_alive, res
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.records import RunRecord, RunStatus
 
-__all__ = ["DEFAULT_CANCEL_GRACE_S", "MAX_RUNTIME_TAG", "RunMonitor", "run_deadline_s"]
+__all__ = [
+    "DEFAULT_CANCEL_GRACE_S",
+    "MAX_RUNTIME_TAG",
+    "RunMonitor",
+    "RunResumer",
+    "ThreadRunResumer",
+    "run_deadline_s",
+]
 
 MAX_RUNTIME_TAG = "arco/max_runtime_s"
 """Seconds a run may take from its start before the monitor cancels it."""
@@ -73,12 +83,72 @@ def _is_ours(coordinator: Mapping[str, Any]) -> bool:
     return coordinator.get("pid") == os.getpid() and coordinator.get("host") == socket.gethostname()
 
 
+class RunResumer(Protocol):
+    """Carries runs whose coordinator died to their end."""
+
+    def resume(self, run_id: str) -> None:
+        """Starts resuming `run_id`; returns without waiting for it (failures are logged)."""
+        ...
+
+    def in_flight(self) -> set[str]:
+        """The runs this resumer has under way (started here, not ended)."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Waits for the runs it resumed to end (each at most `timeout` seconds)."""
+        ...
+
+
+class ThreadRunResumer:
+    """Resumes each run in a thread of this process (a `RunResumer`).
+
+    For definitions built in a Python process, and tests; the daemon on a code location
+    uses `SubprocessRunLauncher`.
+
+    Args:
+        instance: Where runs are recorded.
+        loader: Loads a run's definitions from its recorded code location.
+    """
+
+    def __init__(self, instance: ArcoInstance, *, loader: Loader) -> None:
+        self._instance, self._loader = instance, loader
+        self._lock = threading.Lock()
+        self._resuming: dict[str, threading.Thread] = {}
+
+    def resume(self, run_id: str) -> None:
+        """See `RunResumer.resume`."""
+
+        def run() -> None:
+            try:
+                resume_run(self._instance, run_id, force=True, loader=self._loader)
+            except Exception:  # noqa: BLE001  # the next pass sees the run's state
+                _LOG.exception("resuming run %s failed", run_id)
+
+        thread = threading.Thread(target=run, name=f"arco-monitor-resume-{run_id}", daemon=True)
+        with self._lock:
+            self._resuming = {r: t for r, t in self._resuming.items() if t.is_alive()}
+            self._resuming[run_id] = thread
+        thread.start()
+
+    def in_flight(self) -> set[str]:
+        """See `RunResumer.in_flight`."""
+        with self._lock:
+            return {run_id for run_id, thread in self._resuming.items() if thread.is_alive()}
+
+    def wait(self, timeout: float | None = None) -> None:
+        """See `RunResumer.wait`."""
+        with self._lock:
+            threads = list(self._resuming.values())
+        for thread in threads:
+            thread.join(timeout)
+
+
 class RunMonitor:
     """Resumes or fails runs whose coordinator died, and ends runs past their deadline.
 
     Args:
         instance: Where runs are recorded.
-        loader: Loads a run's definitions to resume it.
+        resumer: Resumes a run (in a process of its own, or a thread).
         max_resumes: How many times the monitor resumes a run before failing it instead.
         default_max_runtime_s: The deadline of a run without the tag (None: none).
         grace_s: Seconds between the cancel request and failing a run past its deadline.
@@ -88,22 +158,18 @@ class RunMonitor:
         self,
         instance: ArcoInstance,
         *,
-        loader: Loader,
+        resumer: RunResumer,
         max_resumes: int = 1,
         default_max_runtime_s: float | None = None,
         grace_s: float = DEFAULT_CANCEL_GRACE_S,
     ) -> None:
-        self._instance, self._loader = instance, loader
+        self._instance, self._resumer = instance, resumer
         self._max_resumes, self._default = max_resumes, default_max_runtime_s
         self._grace_s = grace_s
-        self._lock = threading.Lock()
-        self._resuming: dict[str, threading.Thread] = {}
 
     def tick(self, now: float) -> list[str]:
         """One pass; returns the ids of the runs acted on."""
-        with self._lock:
-            self._resuming = {r: t for r, t in self._resuming.items() if t.is_alive()}
-            busy = set(self._resuming)
+        busy = self._resumer.in_flight()
         acted: list[str] = []
         active = (RunStatus.STARTED, RunStatus.CANCELING)
         for run in self._instance.get_runs(statuses=active):
@@ -131,7 +197,7 @@ class RunMonitor:
         if resumes < self._max_resumes:
             reason = f"its coordinator {dict(run.coordinator)} is gone; resume {resumes + 1}"
             self._record(run.run_id, "resume", reason)
-            self._resume(run.run_id)
+            self._resumer.resume(run.run_id)
         else:
             reason = (
                 f"its coordinator {dict(run.coordinator)} is gone and the monitor already "
@@ -202,24 +268,9 @@ class RunMonitor:
             1 for r in records if isinstance(r.event, RunMonitorActed) and r.event.action == action
         )
 
-    def _resume(self, run_id: str) -> None:
-        def run() -> None:
-            try:
-                resume_run(self._instance, run_id, force=True, loader=self._loader)
-            except Exception:  # noqa: BLE001  # the next pass sees the run's state
-                _LOG.exception("resuming run %s failed", run_id)
-
-        thread = threading.Thread(target=run, name=f"arco-monitor-resume-{run_id}", daemon=True)
-        with self._lock:
-            self._resuming[run_id] = thread
-        thread.start()
-
     def wait(self, timeout: float | None = None) -> None:
         """Waits for the runs this monitor resumed (each at most `timeout` seconds)."""
-        with self._lock:
-            threads = list(self._resuming.values())
-        for thread in threads:
-            thread.join(timeout)
+        self._resumer.wait(timeout)
 
 
 def _new(event: Event, ordinal: int) -> NewEvent:

@@ -3,15 +3,23 @@
 The composition root of the daemon. It takes the store's lease (`daemon.lease`), then
 runs one thread per loop (schedules, sensors, backfills) so a slow sensor never delays a
 schedule, and beats the lease in the calling thread until `stop_event` is set or the lease
-is lost. Runs that ticks request are launched in threads of this process
-(`ThreadRunLauncher`): a tick waits until its runs are planned, never until they end; on
-stop the daemon waits for the runs it launched. On start it resumes the runs of schedules
-and sensors that a dead daemon left unfinished (their coordinator was that daemon).
+is lost. A tick waits until its runs are planned, never until they end; on stop the
+daemon waits for the runs it launched. On start it resumes the runs of schedules and
+sensors that a dead daemon left unfinished (their coordinator was that daemon).
+
+Where runs run: with a code location (module or file) and a store on disk, every run the
+daemon starts (a tick's, a queued one, one the monitor resumes, a freshness remediation
+through the queue) runs in a process of its own that loads the code location itself
+(`daemon.run_processes.SubprocessRunLauncher`); the daemon never imports user code to
+launch, queue, start or resume a run. Otherwise (definitions built in a Python process, an
+in-memory store) runs run in threads of this process (`ThreadRunLauncher`,
+`ThreadQueuedRunStarter`, `ThreadRunResumer`).
 
 Schedule and sensor bodies are evaluated in code servers (`daemon.code_server`): one
 spawned process for the schedules and one for the sensors, so a hung sensor never stalls a
-schedule. Known gap: the runs ticks request still execute in threads of this process, so
-the definitions are still loaded here for launching them.
+schedule. The automation and freshness loops and the queue (which checks job names) read
+the manifest the schedules' code server sends (`core.manifest_view.ManifestDefinitions`):
+with a code location and a store on disk, the daemon process never imports user code.
 """
 
 from __future__ import annotations
@@ -23,18 +31,32 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 from arco_flow.core.errors import ArcoError
+from arco_flow.core.manifest import Manifest
+from arco_flow.core.manifest_view import AssetDefinitionsView, ManifestDefinitions
 from arco_flow.daemon.automation_loop import AUTOMATION_TICK_TAG, AutomationDaemon
 from arco_flow.daemon.backfills import drive_backfill, load_backfill
 from arco_flow.daemon.code_server import DEFAULT_EVALUATION_TIMEOUT_S, CodeServer, Instigators
 from arco_flow.daemon.freshness import FreshnessDaemon  # freshness policies (issue 6, item 5)
 from arco_flow.daemon.lease import DEFAULT_LEASE_TTL_S, DaemonLease
-from arco_flow.daemon.monitor import DEFAULT_CANCEL_GRACE_S, RunMonitor
-from arco_flow.daemon.queue import QueueRunLauncher, RunQueueLoop
+from arco_flow.daemon.monitor import (
+    DEFAULT_CANCEL_GRACE_S,
+    RunMonitor,
+    RunResumer,
+    ThreadRunResumer,
+)
+from arco_flow.daemon.queue import (
+    QueuedRunStarter,
+    QueueRunLauncher,
+    RunQueueLoop,
+    ThreadQueuedRunStarter,
+)
+from arco_flow.daemon.run_processes import DEFAULT_PLAN_TIMEOUT_S, SubprocessRunLauncher
 from arco_flow.daemon.scheduler import DEFAULT_MAX_CATCH_UP_TICKS, MissedTickPolicy, Scheduler
 from arco_flow.daemon.sensors import SENSOR_NAME_TAG, SensorDaemon
 from arco_flow.daemon.ticks import RunLauncher, ThreadRunLauncher, TickOutcome
 from arco_flow.execution.launcher import Executor
 from arco_flow.execution.run_operations import coordinator_is_alive, load_code_location
+from arco_flow.execution.run_process import store_address
 from arco_flow.execution.run_queue import QueueLimits
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.schedules import SCHEDULE_NAME_TAG
@@ -73,6 +95,10 @@ def run_daemon(
     evaluate_in: Literal["code_server", "in_process"] | None = None,
     evaluation_timeout_s: float = DEFAULT_EVALUATION_TIMEOUT_S,
     # -- end code server --
+    # -- run processes (issue 6, item 6) --
+    launch_in: Literal["run_process", "thread"] | None = None,
+    plan_timeout_s: float = DEFAULT_PLAN_TIMEOUT_S,
+    # -- end run processes --
 ) -> None:
     """Runs the daemon until `stop_event` is set.
 
@@ -101,46 +127,90 @@ def run_daemon(
             evaluated here; the default for definitions built in a Python process).
         evaluation_timeout_s: With ``code_server``: the most seconds one evaluation may
             take; a hung body is killed and its tick recorded failed.
+        launch_in: Where runs run: ``run_process`` (a process of their own that loads
+            `code_location`; the default when it names a module or file and the store is
+            on disk) or ``thread`` (threads of this process, from `definitions`).
+        plan_timeout_s: With ``run_process``: the most seconds a run's process may take to
+            load the code location and plan the run.
 
     Raises:
         LeaseHeldError: another live daemon owns the store, or took it over.
     """
-    if definitions is None:
-        definitions = load_code_location(code_location)
-    lease = DaemonLease(instance, ttl_s=lease_ttl_s, clock=clock)
-    lease.acquire()
-    launcher = ThreadRunLauncher(
-        instance, definitions, code_location=dict(code_location) or None, executor=executor
+    has_location = bool(code_location.get("module") or code_location.get("file"))
+    out_of_process = launch_in == "run_process" or (
+        launch_in is None and has_location and store_address(instance) is not None
     )
+    # -- code server (issue 6, item 6) --
+    servers: list[CodeServer] = []
+    if evaluate_in == "code_server" or (evaluate_in is None and has_location):
+        servers = [
+            CodeServer(code_location, instance, evaluation_timeout_s=evaluation_timeout_s)
+            for _loop_name in ("schedules", "sensors")
+        ]
+    # -- end code server --
+    # What the loops read of the definitions: with code servers and run processes, the
+    # manifest a code server sends (the daemon never imports user code); otherwise the
+    # definitions themselves, loaded here when not given.
+    view: AssetDefinitionsView
+    jobs: Definitions | Manifest
+    if definitions is None and out_of_process and servers:
+        try:
+            manifest = servers[0].manifest()
+        except BaseException:
+            for server in servers:
+                server.close()
+            raise
+        view, jobs = ManifestDefinitions(manifest), manifest
+    else:
+        if definitions is None:
+            definitions = load_code_location(code_location)
+        view = jobs = definitions
+    # -- run processes (issue 6, item 6) --
+    location = dict(code_location) or None
+    launcher: ThreadRunLauncher | SubprocessRunLauncher
+    starter: QueuedRunStarter
+    resumer: RunResumer
+    if out_of_process:
+        launcher = SubprocessRunLauncher(
+            instance, code_location=code_location, executor=executor, plan_timeout_s=plan_timeout_s
+        )
+        starter = resumer = launcher
+    else:
+        assert definitions is not None  # loaded above for the in-thread path
+        launcher = ThreadRunLauncher(
+            instance, definitions, code_location=location, executor=executor
+        )
+        loaded = definitions
+        starter = ThreadQueuedRunStarter(instance, loader=lambda _location: loaded)
+        resumer = ThreadRunResumer(instance, loader=lambda _location: loaded)
+    # -- end run processes --
+    lease = DaemonLease(instance, ttl_s=lease_ttl_s, clock=clock)
+    try:
+        lease.acquire()
+    except BaseException:
+        for server in servers:
+            server.close()
+        raise
     # -- run queue and monitoring (issue 6) --
     tick_launcher: RunLauncher = launcher
     if enqueue_runs:
-        tick_launcher = QueueRunLauncher(
-            instance, definitions, code_location=dict(code_location) or None, executor=executor
-        )
-    loaded = definitions
-    run_queue = RunQueueLoop(instance, queue_limits or QueueLimits(), loader=lambda _: loaded)
+        tick_launcher = QueueRunLauncher(instance, jobs, code_location=location, executor=executor)
+    run_queue = RunQueueLoop(instance, queue_limits or QueueLimits(), starter=starter)
     monitor = RunMonitor(
         instance,
-        loader=lambda _: loaded,
+        resumer=resumer,
         max_resumes=max_resumes,
         default_max_runtime_s=max_runtime_s,
         grace_s=cancel_grace_s,
     )
     # -- end run queue and monitoring --
-    # -- code server (issue 6, item 6) --
-    servers: list[CodeServer] = []
-    schedule_source: Definitions | Instigators = definitions
-    sensor_source: Definitions | Instigators = definitions
-    if evaluate_in == "code_server" or (
-        evaluate_in is None and (code_location.get("module") or code_location.get("file"))
-    ):
-        servers = [
-            CodeServer(code_location, instance, evaluation_timeout_s=evaluation_timeout_s)
-            for _loop_name in ("schedules", "sensors")
-        ]
+    schedule_source: Definitions | Instigators
+    sensor_source: Definitions | Instigators
+    if servers:
         schedule_source, sensor_source = servers
-    # -- end code server --
+    else:
+        assert definitions is not None  # loaded above whenever there is no code server
+        schedule_source = sensor_source = definitions
     scheduler = Scheduler(
         instance,
         schedule_source,
@@ -149,7 +219,7 @@ def run_daemon(
         max_catch_up_ticks=max_catch_up_ticks,
     )
     sensors = SensorDaemon(instance, sensor_source, launcher=tick_launcher)
-    automation = _automation_loop(instance, definitions, tick_launcher)  # declarative automation
+    automation = _automation_loop(instance, view, tick_launcher)  # declarative automation
     tags = (SCHEDULE_NAME_TAG, SENSOR_NAME_TAG, AUTOMATION_TICK_TAG)
     for run_id in launcher.resume_orphaned(tags):
         _LOG.warning("resuming run %s, left unfinished by a daemon that stopped", run_id)
@@ -167,7 +237,7 @@ def run_daemon(
         "queue": lambda now: _no_outcomes(run_queue.tick(now)),  # issue 6
         "monitor": lambda now: _no_outcomes(monitor.tick(now)),  # issue 6
         # -- freshness policies (issue 6, item 5) --
-        "freshness": _freshness_loop(instance, definitions, code_location, executor),
+        "freshness": _freshness_loop(instance, view, code_location, executor),
         # -- end freshness policies --
     }
     threads = [
@@ -233,7 +303,7 @@ def _no_outcomes(_acted: list[str]) -> list[TickOutcome]:
 
 # -- declarative automation --
 def _automation_loop(
-    instance: ArcoInstance, definitions: Definitions, launcher: RunLauncher
+    instance: ArcoInstance, definitions: AssetDefinitionsView, launcher: RunLauncher
 ) -> Callable[[float], list[TickOutcome]]:
     """The automation loop's pass; its definitions errors are reported on every pass."""
     daemon: list[AutomationDaemon] = []
@@ -252,15 +322,30 @@ def _automation_loop(
 # -- freshness policies (issue 6, item 5) --
 def _freshness_loop(
     instance: ArcoInstance,
-    definitions: Definitions,
+    definitions: AssetDefinitionsView,
     code_location: Mapping[str, str],
     executor: Executor,
 ) -> Callable[[float], list[TickOutcome]]:
-    """The freshness loop's pass: evaluates policies, records changes, queues remediations."""
-    daemon = FreshnessDaemon(
-        instance, definitions, code_location=dict(code_location) or None, executor=executor
-    )
-    return lambda now: _no_outcomes([e.state.value for e in daemon.tick(now)])
+    """The freshness loop's pass: evaluates policies, records changes, queues remediations.
+
+    The daemon is built on the first pass, so definitions whose manifest cannot be built
+    are reported by the loop (on every pass) instead of stopping the daemon.
+    """
+    daemon: list[FreshnessDaemon] = []
+
+    def tick(now: float) -> list[TickOutcome]:
+        if not daemon:
+            daemon.append(
+                FreshnessDaemon(
+                    instance,
+                    definitions.manifest,
+                    code_location=dict(code_location) or None,
+                    executor=executor,
+                )
+            )
+        return _no_outcomes([e.state.value for e in daemon[0].tick(now)])
+
+    return tick
 
 
 # -- end freshness policies --

@@ -26,6 +26,7 @@ from arco_flow.core.errors import DefinitionError, NotFoundError
 from arco_flow.core.events import (
     ErrorInfo,
     Event,
+    EventRecord,
     InstigatorStarted,
     InstigatorStopped,
     NewEvent,
@@ -37,13 +38,13 @@ from arco_flow.core.events import (
     TickStarted,
     idempotency_key,
 )
-from arco_flow.core.keys import AssetKey
 from arco_flow.execution.launcher import Executor
 from arco_flow.execution.run_operations import (
     coordinator_is_alive,
-    launch_into_instance,
+    launch_requested_run,
     resume_run,
 )
+from arco_flow.execution.run_process import launch_error_info
 from arco_flow.sdk.config import RunConfig, to_config_data
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.run_requests import RunRequest
@@ -63,6 +64,7 @@ __all__ = [
     "ThreadRunLauncher",
     "TickOutcome",
     "finish_tick",
+    "orphaned_runs",
     "record_evaluation",
     "request_event",
     "set_instigator_status",
@@ -120,7 +122,9 @@ class ThreadRunLauncher:
     """Runs each requested run in a thread of this process, so a tick never waits for a run.
 
     `launch` waits only until the run is planned: a request that cannot become a run fails
-    its tick; what happens in the run is the run's record.
+    its tick; what happens in the run is the run's record. For definitions built in a
+    Python process and tests: the daemon on a code location with a store on disk uses
+    `daemon.run_processes.SubprocessRunLauncher`, which runs each run in its own process.
 
     Args:
         instance: Where runs are recorded.
@@ -145,25 +149,20 @@ class ThreadRunLauncher:
 
     def launch(self, request: TickRunRequested) -> None:
         """See `RunLauncher.launch`."""
-        data = request.request
-        job = self._definitions.resolve_job_def(str(data["job_name"]))
+        self._definitions.resolve_job_def(str(request.request["job_name"]))  # fails the tick
         planned = threading.Event()
         failure: list[BaseException] = []
-        selection = data.get("asset_selection")
 
         def run() -> None:
             try:
-                launch_into_instance(
-                    job,
+                launch_requested_run(
+                    self._definitions,
                     self._instance,
+                    request.request,
+                    run_id=request.run_id,
                     code_location=self._code_location,
                     executor=self._executor,
-                    run_config=data.get("run_config") or None,
-                    asset_selection=[AssetKey(path) for path in selection] if selection else None,
-                    tags=dict(data.get("tags") or {}),
-                    run_id=request.run_id,
-                    partition_key=data.get("partition_key"),
-                    on_planned=lambda _prepared: planned.set(),
+                    on_planned=planned.set,
                 )
             except BaseException as error:  # noqa: BLE001  # reported to the tick, or logged
                 if planned.is_set():
@@ -189,29 +188,19 @@ class ThreadRunLauncher:
     def resume_orphaned(self, tag_keys: Sequence[str]) -> list[str]:
         """Resumes, each in a thread, the runs a dead daemon launched and left unfinished.
 
-        A run counts when it carries one of `tag_keys` (a schedule's or sensor's name tag),
-        has started (a queued run that never started is the queue's to launch), has not
-        ended, and its coordinator process is gone.
+        Which runs count: see `orphaned_runs`.
 
         Returns:
             The ids of the runs resumed.
         """
-        resumed: list[str] = []
-        active = (RunStatus.QUEUED, RunStatus.STARTED, RunStatus.CANCELING)
-        for run in self._instance.get_runs(statuses=active):
-            if not any(key in run.tags for key in tag_keys):
-                continue
-            if not run.plan_id:  # queued, never started: the queue loop launches it
-                continue
-            if coordinator_is_alive(run.coordinator):
-                continue
+        resumed = orphaned_runs(self._instance, tag_keys)
+        for run_id in resumed:
             thread = threading.Thread(
-                target=self._resume, args=(run.run_id,), name=f"arco-resume-{run.run_id}"
+                target=self._resume, args=(run_id,), name=f"arco-resume-{run_id}"
             )
             with self._lock:
                 self._threads.append(thread)
             thread.start()
-            resumed.append(run.run_id)
         return resumed
 
     def _resume(self, run_id: str) -> None:
@@ -234,8 +223,35 @@ class ThreadRunLauncher:
             thread.join(timeout)
 
 
+def orphaned_runs(instance: ArcoInstance, tag_keys: Sequence[str]) -> list[str]:
+    """The runs a dead daemon launched and left unfinished, to resume.
+
+    A run counts when it carries one of `tag_keys` (a schedule's or sensor's name tag),
+    has started (a queued run that never started is the queue's to launch), has not
+    ended, and its coordinator process is gone.
+
+    Returns:
+        Their run ids.
+    """
+    found: list[str] = []
+    active = (RunStatus.QUEUED, RunStatus.STARTED, RunStatus.CANCELING)
+    for run in instance.get_runs(statuses=active):
+        if not any(key in run.tags for key in tag_keys):
+            continue
+        if not run.plan_id:  # queued, never started: the queue loop launches it
+            continue
+        if coordinator_is_alive(run.coordinator):
+            continue
+        found.append(run.run_id)
+    return found
+
+
 class InstigatorStates:
-    """Each instigator's state, kept current by reading only what its stream added."""
+    """Each instigator's state, kept current by reading only what its stream added.
+
+    A daemon's states keep no finished tick (`InstigatorState.keep_finished_ticks`): a
+    loop needs the unfinished ones, and an automation tick's record is megabytes.
+    """
 
     def __init__(self, instance: ArcoInstance) -> None:
         self._instance = instance
@@ -243,10 +259,30 @@ class InstigatorStates:
 
     def get(self, name: str) -> InstigatorState:
         """The state of `name` as the log has it now."""
-        state = self._states.setdefault(name, InstigatorState(name=name))
+        state = self._state(name)
         stream = instigator_stream(name)
         for record in self._instance.read_stream(stream, after_sequence=state.seen_sequence):
             state.apply(record)
+        return state
+
+    def note(self, records: Sequence[EventRecord]) -> None:
+        """Folds records this process just appended, so `get` need not read them back.
+
+        Only records that continue a stream right where it was folded are taken; after a
+        gap (another writer appended in between) `get` reads the rest from the log.
+        """
+        for record in records:
+            name = getattr(record.event, "instigator_name", None)
+            if name is None or record.stream != instigator_stream(name):
+                continue
+            state = self._state(name)
+            if record.stream_sequence == state.seen_sequence + 1:
+                state.apply(record)
+
+    def _state(self, name: str) -> InstigatorState:
+        state = self._states.get(name)
+        if state is None:
+            state = self._states[name] = InstigatorState(name=name, keep_finished_ticks=False)
         return state
 
 
@@ -306,8 +342,12 @@ def record_evaluation(
     requests: Sequence[TickRunRequested],
     partitions: Sequence[TickDynamicPartitionsRequested] = (),
     end: TickSkipped | TickFailed | None = None,
+    *,
+    states: InstigatorStates | None = None,
 ) -> tuple[list[TickRunRequested], list[str]] | None:
     """Appends a tick with everything its evaluation asked for, in one transaction.
+
+    With `states`, the appended records are folded into them (`InstigatorStates.note`).
 
     Returns:
         The requests recorded now and the run keys an earlier tick had already requested;
@@ -333,6 +373,8 @@ def record_evaluation(
     records = instance.append(batch)
     if records[0].event != started:
         return None
+    if states is not None:
+        states.note(records)
     fresh: list[TickRunRequested] = []
     for record, request in zip(records[1 : 1 + len(unique)], unique, strict=True):
         if record.event == request:
@@ -343,8 +385,14 @@ def record_evaluation(
     return fresh, repeated
 
 
-def _append(instance: ArcoInstance, event: TickCompleted | TickSkipped | TickFailed) -> None:
-    instance.append([NewEvent(event=event, idempotency_key=idempotency_key(event))])
+def _append(
+    instance: ArcoInstance,
+    event: TickCompleted | TickSkipped | TickFailed,
+    states: InstigatorStates | None,
+) -> None:
+    records = instance.append([NewEvent(event=event, idempotency_key=idempotency_key(event))])
+    if states is not None:
+        states.note(records)
 
 
 def _run_exists(instance: ArcoInstance, run_id: str) -> bool:
@@ -365,6 +413,7 @@ def finish_tick(
     resumed: bool = False,
     applied: set[str] | None = None,
     apply_partitions: Callable[[TickDynamicPartitionsRequested], None] | None = None,
+    states: InstigatorStates | None = None,
 ) -> TickOutcome | None:
     """Applies a recorded tick's partition requests, launches its runs and records its end.
 
@@ -384,6 +433,7 @@ def finish_tick(
         resumed: Whether a dead daemon left the tick (for the outcome).
         applied: Ticks whose partition requests this process applied already; updated.
         apply_partitions: Applies one partition request (the instance's by default).
+        states: Where the tick's end is folded as it is recorded (`InstigatorStates.note`).
 
     Returns:
         How the tick ended, or None while a run it launched is not recorded yet.
@@ -407,8 +457,9 @@ def finish_tick(
             if not _run_exists(instance, request.run_id):
                 launcher.launch(request)
     except Exception as error:  # noqa: BLE001  # recorded as the tick's failure
-        info = ErrorInfo.from_exception(error)
-        _append(instance, TickFailed(instigator_name=name, tick_id=tick.tick_id, error=info))
+        info = launch_error_info(error)
+        failed = TickFailed(instigator_name=name, tick_id=tick.tick_id, error=info)
+        _append(instance, failed, states)
         return _replace_outcome(outcome, status=TickStatus.FAILURE, error=info)
     if any(not _run_exists(instance, r.run_id) for r in tick.run_requests):
         return None  # launched, not recorded yet: a later pass ends the tick
@@ -423,6 +474,7 @@ def finish_tick(
                 cursor=tick.cursor_after,
                 skipped_run_keys=tuple(skipped_run_keys),
             ),
+            states,
         )
         return _replace_outcome(outcome, run_ids=run_ids)
     reason = (
@@ -435,6 +487,7 @@ def finish_tick(
         TickSkipped(
             instigator_name=name, tick_id=tick.tick_id, reason=reason, cursor=tick.cursor_after
         ),
+        states,
     )
     return _replace_outcome(outcome, status=TickStatus.SKIPPED, skip_reason=reason)
 

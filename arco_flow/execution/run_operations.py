@@ -137,6 +137,37 @@ def launch_into_instance(
     )
 
 
+def launch_requested_run(
+    definitions: Definitions,
+    instance: ArcoInstance,
+    request: Mapping[str, Any],
+    *,
+    run_id: str,
+    code_location: Mapping[str, str] | None,
+    executor: Executor,
+    on_planned: Callable[[], None],
+) -> RunOutcome:
+    """Runs what a tick requested (`TickRunRequested.request`) under `run_id`.
+
+    Raises:
+        NotFoundError: the request names a job `definitions` lack.
+    """
+    job = definitions.resolve_job_def(str(request["job_name"]))
+    selection = request.get("asset_selection")
+    return launch_into_instance(
+        job,
+        instance,
+        code_location=code_location,
+        executor=executor,
+        run_config=request.get("run_config") or None,
+        asset_selection=[AssetKey(path) for path in selection] if selection else None,
+        tags=dict(request.get("tags") or {}),
+        run_id=run_id,
+        partition_key=request.get("partition_key"),
+        on_planned=lambda _prepared: on_planned(),
+    )
+
+
 def _run(
     prepared: PreparedRun,
     instance: ArcoInstance,
@@ -241,12 +272,14 @@ def resume_run(
     *,
     force: bool = False,
     loader: Loader = load_code_location,
+    on_planned: Callable[[PreparedRun], None] | None = None,
     on_record: Callable[[EventRecord], None] | None = None,
 ) -> RunOutcome:
     """Takes over a run whose coordinator stopped, and carries it to its end.
 
     Attempts that were running are failed as lost and retried by their policy; what
-    succeeded is kept (its values are read back through the IO managers).
+    succeeded is kept (its values are read back through the IO managers). `on_planned`
+    sees the run once its recorded plan is loaded and checked, before anything runs.
 
     Raises:
         NotFoundError: no such run.
@@ -270,6 +303,8 @@ def resume_run(
     if prepared.plan.plan_id != run.plan_id:
         raise ExecutionError(f"run {run_id}'s recorded plan does not match its plan id")
     restored = restore_run_state(prepared.plan, events)
+    if on_planned is not None:
+        on_planned(prepared)
     return _run(
         prepared,
         instance,

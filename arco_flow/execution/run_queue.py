@@ -50,6 +50,7 @@ __all__ = [
     "parse_tag_limit",
     "queue_decisions",
     "run_priority",
+    "submit_named_run",
     "submit_run",
 ]
 
@@ -242,11 +243,71 @@ def submit_run(
     Raises:
         ConfigError: the priority tag is not an integer.
     """
-    run_tags = {**job.tags, **(tags or {})}
+    return submit_named_run(
+        instance,
+        job.name,
+        job_tags=job.tags,
+        run_id=run_id,
+        code_location=code_location,
+        executor=executor,
+        run_config=run_config,
+        asset_selection=asset_selection,
+        tags=tags,
+        partition_key=partition_key,
+        partition_key_range=partition_key_range,
+        max_concurrent=max_concurrent,
+        parent_run_id=parent_run_id,
+    )
+
+
+def submit_named_run(
+    instance: ArcoInstance,
+    job_name: str,
+    *,
+    job_tags: Mapping[str, str] | None = None,
+    run_id: str,
+    code_location: Mapping[str, str] | None,
+    executor: Executor = "in_process",
+    run_config: Mapping[str, Any] | None = None,
+    asset_selection: Sequence[Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    partition_key: str | None = None,
+    partition_key_range: PartitionKeyRange | None = None,
+    max_concurrent: int | None = None,
+    parent_run_id: str | None = None,
+) -> RunRecord:
+    """Queues a run of the job named `job_name`, without its definitions at hand.
+
+    What `submit_run` does, for a process that knows the job only by name and tags (from
+    a manifest): the job is resolved when the queue loop starts the run, so an unknown
+    name fails the run then.
+
+    Args:
+        instance: Where the run is recorded.
+        job_name: The job to run.
+        job_tags: The job's own tags (a run's tags are added over them).
+        run_id: The run's id; submitting it twice records it once.
+        code_location: Where the queue loop loads the job from.
+        executor: How the run's tasks will execute.
+        run_config: The run's config.
+        asset_selection: Asset (or check) keys to run, instead of the whole job.
+        tags: The run's tags.
+        partition_key: The partition the run covers.
+        partition_key_range: The partitions the run covers.
+        max_concurrent: Tasks running at once.
+        parent_run_id: The run this one re-executes.
+
+    Returns:
+        The run's record (the first one's, when the id was submitted before).
+
+    Raises:
+        ConfigError: the priority tag is not an integer.
+    """
+    run_tags = {**(job_tags or {}), **(tags or {})}
     run_priority(run_tags)
     event = RunQueued(
         run_id=run_id,
-        job_name=job.name,
+        job_name=job_name,
         tags=run_tags,
         asset_selection=_selection_strings(asset_selection),
         partition_key=partition_key,

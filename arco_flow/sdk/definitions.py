@@ -10,6 +10,7 @@ A schedule or sensor given a job object or an asset selection brings that job al
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
@@ -158,7 +159,7 @@ class Definitions:
                         "give one of them another name="
                     )
                 seen_nodes[item.node_name] = item
-                entries = item.to_manifest_assets()
+                entries = _with_partition_mappings(item, item.to_manifest_assets())
             for entry in entries:
                 previous = seen_keys.get(entry.key)
                 if previous is not None:
@@ -307,7 +308,7 @@ class Definitions:
         definition = self._assets_def_by_key.get(child)
         if definition is None:
             return None
-        return next((b.partition_mapping for b in definition.inputs if b.key == parent), None)
+        return _declared_mapping(definition, parent)
 
     @cached_property
     def _assets_def_by_key(self) -> dict[AssetKey, AssetsDefinition]:
@@ -566,6 +567,36 @@ def _resources_data(resources: Mapping[str, Any]) -> dict[str, Any]:
     from arco_flow.sdk.resources import resource_config_to_data
 
     return resource_config_to_data(resources)
+
+
+def _declared_mapping(definition: AssetsDefinition, parent: AssetKey) -> Any:
+    """The partition mapping `definition` declares for its input `parent`, or None."""
+    return next((b.partition_mapping for b in definition.inputs if b.key == parent), None)
+
+
+def _with_partition_mappings(
+    definition: AssetsDefinition, entries: list[ManifestAsset]
+) -> list[ManifestAsset]:
+    """`entries` with the partition mappings they declare (`partition_mapping_of`) as data."""
+    if all(binding.partition_mapping is None for binding in definition.inputs):
+        return entries  # most assets declare none: no copy, and no partitions import
+    result = []
+    for entry in entries:
+        declared = {dep: _declared_mapping(definition, dep) for dep in entry.deps}
+        mappings = {
+            dep: _mapping_data(mapping) for dep, mapping in declared.items() if mapping is not None
+        }
+        result.append(
+            dataclasses.replace(entry, partition_mappings=mappings) if mappings else entry
+        )
+    return result
+
+
+def _mapping_data(mapping: Any) -> dict[str, Any]:
+    # The partitions package loads only for assets that declare a mapping.
+    from arco_flow.core.manifest_view import partition_mapping_data
+
+    return partition_mapping_data(mapping)
 
 
 def _external_asset(spec: AssetSpec) -> ManifestAsset:

@@ -28,7 +28,7 @@ from arco_flow.core.events import (
     idempotency_key,
 )
 from arco_flow.core.keys import AssetCheckKey, AssetKey, CoercibleToAssetKey
-from arco_flow.core.partitions import PartitionsDefinition
+from arco_flow.core.partitions import KeySpace, PartitionsDefinition
 from arco_flow.storage.freshness_projection import (
     FreshnessStateRecord,
     freshness_stream,
@@ -206,6 +206,7 @@ class ArcoInstance:
     def get_runs(
         self,
         *,
+        run_ids: Collection[str] = (),
         statuses: Collection[RunStatus] = (),
         tags: Mapping[str, str] | None = None,
         asset_key: CoercibleToAssetKey | None = None,
@@ -213,14 +214,22 @@ class ArcoInstance:
         limit: int | None = None,
         cursor: str | None = None,
     ) -> list[RunRecord]:
-        """Runs filtered by status, tags, asset or job, newest first."""
+        """Runs filtered by id, status, tags, asset or job, newest first."""
         filters = RunsFilter(
+            run_ids=tuple(run_ids),
             statuses=tuple(statuses),
             tags=dict(tags or {}),
             asset_key=AssetKey.from_coercible(asset_key) if asset_key is not None else None,
             job_name=job_name,
         )
         return self.storage.list_runs(filters, limit=limit, cursor=cursor, **self._scope())
+
+    def get_latest_runs_by_asset(
+        self, asset_keys: Collection[CoercibleToAssetKey]
+    ) -> dict[AssetKey, RunRecord]:
+        """The newest run that planned or materialized each asset (assets with none left out)."""
+        keys = [AssetKey.from_coercible(key) for key in asset_keys]
+        return self.storage.latest_runs_by_asset(keys, **self._scope())
 
     def get_tasks(self, run_id: str) -> list[TaskRecord]:
         """The tasks of a run, with attempts, status, timings and usage."""
@@ -270,6 +279,15 @@ class ArcoInstance:
             tenant_id=self.tenant_id,
             workspace_id=self.workspace_id,
         )
+
+    def get_materializations_after(
+        self, after_event_ids: Mapping[AssetKey, int]
+    ) -> dict[AssetKey, list[MaterializationRecord]]:
+        """Each asset's materializations after its own event id, oldest first.
+
+        Assets with none after their id are left out; 0 reads every materialization.
+        """
+        return self.storage.materializations_after(after_event_ids, **self._scope())
 
     def get_asset_records(
         self, asset_keys: Sequence[CoercibleToAssetKey] | None = None
@@ -436,6 +454,28 @@ class ArcoInstance:
         return self.storage.partition_status(
             AssetKey.from_coercible(asset_key), space, **self._scope()
         )
+
+    def get_partition_statuses(
+        self,
+        partitions_defs: Mapping[AssetKey, PartitionsDefinition],
+        *,
+        current_time: datetime | None = None,
+    ) -> dict[AssetKey, AssetPartitionStatus]:
+        """`get_partition_status` of many assets, read together (a few queries in all).
+
+        Args:
+            partitions_defs: Asset -> its partitions definition.
+            current_time: "Now"; the current time by default.
+        """
+        now = current_time if current_time is not None else datetime.now(UTC)
+        resolved: dict[int, KeySpace] = {}  # by definition object: assets share a few
+        spaces: dict[AssetKey, KeySpace] = {}
+        for key, partitions_def in partitions_defs.items():
+            space = resolved.get(id(partitions_def))
+            if space is None:
+                space = resolved[id(partitions_def)] = partitions_def.resolve(now, self)
+            spaces[key] = space
+        return self.storage.partition_statuses(spaces, **self._scope())
 
     # -- maintenance ----------------------------------------------------------------
 

@@ -115,6 +115,9 @@ class InstigatorState:
     """By tick id, oldest first."""
     seen_sequence: int = 0
     """The stream position folded so far (read on from here)."""
+    keep_finished_ticks: bool = True
+    """Whether a tick stays in `ticks` once it ended (False: a daemon's live state, which
+    needs only the unfinished ones and must not grow with every tick)."""
 
     def status(self, *, default_running: bool) -> InstigatorStatus:
         """The status in force: the user's, else the definition's default."""
@@ -207,7 +210,10 @@ class InstigatorState:
             self.cursor = event.cursor
         else:
             tick = replace(tick, status=TickStatus.FAILURE, end_timestamp=now, error=event.error)
-        self.ticks[event.tick_id] = tick
+        if self.keep_finished_ticks:
+            self.ticks[event.tick_id] = tick
+        else:
+            del self.ticks[event.tick_id]
         self.last_completion_time = now
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import islice
 
 from arco_flow.core.events import (
@@ -146,14 +146,26 @@ class MemoryEventStore:
         *,
         after_event_id: int = 0,
         limit: int | None = None,
+        event_types: Collection[str] | None = None,
         tenant_id: str = DEFAULT_TENANT,
         workspace_id: str = DEFAULT_WORKSPACE,
     ) -> list[EventRecord]:
         """See `EventStore.read_all`."""
         records = self._by_scope.get((tenant_id, workspace_id), [])
         start = bisect.bisect_right(records, after_event_id, key=lambda record: record.event_id)
+        if event_types is not None:
+            wanted = set(event_types)
+            matching = (r for r in records[start:] if r.event.EVENT_TYPE in wanted)
+            return list(islice(matching, limit))
         end = None if limit is None else start + limit
         return records[start:end]
+
+    def last_event_id(
+        self, *, tenant_id: str = DEFAULT_TENANT, workspace_id: str = DEFAULT_WORKSPACE
+    ) -> int:
+        """See `EventStore.last_event_id`."""
+        records = self._by_scope.get((tenant_id, workspace_id))
+        return records[-1].event_id if records else 0
 
     def get_by_idempotency_key(
         self,
@@ -235,6 +247,24 @@ class MemoryEventStore:
         ]
         found.sort(key=lambda backfill: backfill.created_event_id, reverse=True)
         return found[:limit]
+
+    def latest_runs_by_asset(
+        self,
+        asset_keys: Collection[AssetKey],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[AssetKey, RunRecord]:
+        """See `RunStorage.latest_runs_by_asset`."""
+        runs = self._projections.state.runs
+        found: dict[AssetKey, RunRecord] = {}
+        with self._lock:
+            for key in asset_keys:
+                run_ids = self._projections.runs_by_asset.get((tenant_id, workspace_id, key))
+                records = [runs[(tenant_id, workspace_id, run_id)] for run_id in run_ids or ()]
+                if records:
+                    found[key] = max(records, key=lambda run: run.created_event_id)
+        return found
 
     def list_tasks(
         self,
@@ -332,6 +362,23 @@ class MemoryEventStore:
             and (before_event_id is None or record.event_id < before_event_id)
         )
         return list(islice(matching, limit))
+
+    def materializations_after(
+        self,
+        after_event_ids: Mapping[AssetKey, int],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[AssetKey, list[MaterializationRecord]]:
+        """See `AssetStorage.materializations_after`."""
+        found: dict[AssetKey, list[MaterializationRecord]] = {}
+        with self._lock:
+            for key, after in after_event_ids.items():
+                history = self._projections.materializations.get((tenant_id, workspace_id, key))
+                start = bisect.bisect_right(history or [], after, key=lambda r: r.event_id)
+                if history and start < len(history):
+                    found[key] = history[start:]
+        return found
 
     def observation_history(
         self,
@@ -503,6 +550,19 @@ class MemoryEventStore:
         with self._lock:
             source = _MemoryStatusSource(self, asset_key, tenant_id, workspace_id)
             return asset_partition_status(space, source)
+
+    def partition_statuses(
+        self,
+        spaces: Mapping[AssetKey, KeySpace],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[AssetKey, AssetPartitionStatus]:
+        """See `PartitionStorage.partition_statuses` (memory reads cost no round trip)."""
+        return {
+            key: self.partition_status(key, space, tenant_id=tenant_id, workspace_id=workspace_id)
+            for key, space in spaces.items()
+        }
 
     # ProjectionMaintenance
 

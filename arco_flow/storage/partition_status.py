@@ -25,6 +25,7 @@ its key list after which old indices would name other keys.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
@@ -167,7 +168,18 @@ def indexing_fingerprint(partitions_def: PartitionsDefinition, versions: Sequenc
         versions: For each of `dynamic_dependencies(partitions_def)`, the event id of the
             last change that moved indices (0 when none).
     """
+    try:
+        return _fingerprint_of(partitions_def, tuple(versions))
+    except TypeError:  # a definition that cannot be hashed: computed each time
+        return _fingerprint_data(partitions_def, tuple(versions))
+
+
+def _fingerprint_data(partitions_def: PartitionsDefinition, versions: tuple[int, ...]) -> str:
     return fingerprint({"def": partitions_def_to_data(partitions_def), "dynamic": list(versions)})
+
+
+_fingerprint_of = functools.lru_cache(maxsize=1024)(_fingerprint_data)
+"""Memoized: a batch of thousands of assets shares a handful of definitions."""
 
 
 def ranges_to_data(ranges: Ranges) -> list[int]:

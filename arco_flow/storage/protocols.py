@@ -7,7 +7,7 @@ tenant and workspace; nothing a query returns belongs to another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol, TypeAlias
 
 from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord, NewEvent
@@ -93,10 +93,21 @@ class EventStore(Protocol):
         *,
         after_event_id: int = 0,
         limit: int | None = None,
+        event_types: Collection[str] | None = None,
         tenant_id: str = DEFAULT_TENANT,
         workspace_id: str = DEFAULT_WORKSPACE,
     ) -> list[EventRecord]:
-        """The events of the tenant's workspace after `after_event_id`, in log order."""
+        """The events of the tenant's workspace after `after_event_id`, in log order.
+
+        With `event_types` (`EVENT_TYPE` names), only events of those types: a reader that
+        follows the log for a few kinds decodes none of the others.
+        """
+        ...
+
+    def last_event_id(
+        self, *, tenant_id: str = DEFAULT_TENANT, workspace_id: str = DEFAULT_WORKSPACE
+    ) -> int:
+        """The id of the newest event of the tenant's workspace (0: none yet)."""
         ...
 
     def get_by_idempotency_key(
@@ -147,6 +158,20 @@ class RunStorage(Protocol):
 
         Raises:
             NotFoundError: `cursor` names no run.
+        """
+        ...
+
+    def latest_runs_by_asset(
+        self,
+        asset_keys: Collection[AssetKey],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[AssetKey, RunRecord]:
+        """The newest run that planned or materialized each asset (assets with none left out).
+
+        The same run `list_runs(RunsFilter(asset_key=key), limit=1)` returns, for many
+        assets at once.
         """
         ...
 
@@ -240,6 +265,23 @@ class AssetStorage(Protocol):
         """
         ...
 
+    def materializations_after(
+        self,
+        after_event_ids: Mapping[AssetKey, int],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[AssetKey, list[MaterializationRecord]]:
+        """Each asset's materializations after its own event id, oldest first.
+
+        Args:
+            after_event_ids: Asset -> the event id after which its materializations are
+                read (0: all of them); assets with none after it are left out.
+            tenant_id: The tenant of the assets.
+            workspace_id: The workspace of the assets.
+        """
+        ...
+
     def observation_history(
         self,
         asset_key: AssetKey,
@@ -302,6 +344,22 @@ class PartitionStorage(Protocol):
                 dynamic keys of this tenant's workspace).
             tenant_id: The tenant of the asset.
             workspace_id: The workspace of the asset.
+        """
+        ...
+
+    def partition_statuses(
+        self,
+        spaces: Mapping[AssetKey, KeySpace],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[AssetKey, AssetPartitionStatus]:
+        """`partition_status` of many assets at once (one entry per asset of `spaces`).
+
+        Args:
+            spaces: Asset -> its partitions definition, resolved for "now".
+            tenant_id: The tenant of the assets.
+            workspace_id: The workspace of the assets.
         """
         ...
 

@@ -94,6 +94,7 @@ _IN_SCOPE = and_(
     _events.c.tenant_id == bindparam("tenant_id"),
     _events.c.workspace_id == bindparam("workspace_id"),
 )
+_LAST_SCOPED_EVENT_ID = select(func.max(_events.c.event_id)).where(_IN_SCOPE)
 _STREAM_HEADS = (
     select(_events.c.stream, func.max(_events.c.stream_sequence))
     .where(_IN_SCOPE, _events.c.stream.in_(bindparam("values", expanding=True)))
@@ -104,9 +105,15 @@ _EVENTS_BY_KEYS = select(_events).where(
 )
 
 
-def last_event_id(connection: Connection) -> int:
-    """The highest event id in the log, over all tenants (0 when empty)."""
-    value = connection.execute(_LAST_EVENT_ID).scalar()
+def last_event_id(
+    connection: Connection, tenant_id: str | None = None, workspace_id: str | None = None
+) -> int:
+    """The highest event id in the log (0 when empty): over all tenants, or of one workspace."""
+    if tenant_id is None or workspace_id is None:
+        value = connection.execute(_LAST_EVENT_ID).scalar()
+    else:
+        scope = {"tenant_id": tenant_id, "workspace_id": workspace_id}
+        value = connection.execute(_LAST_SCOPED_EVENT_ID, scope).scalar()
     return int(value or 0)
 
 
@@ -163,15 +170,15 @@ def read_all(
     *,
     after_event_id: int = 0,
     limit: int | None = None,
+    event_types: Collection[str] | None = None,
 ) -> list[EventRecord]:
-    """The events of a workspace after `after_event_id`, in log order."""
-    query = (
-        select(_events)
-        .where(_in_scope(_events, tenant_id, workspace_id), _events.c.event_id > after_event_id)
-        .order_by(_events.c.event_id)
-        .limit(limit)
+    """The events of a workspace after `after_event_id` (of `event_types`), in log order."""
+    query = select(_events).where(
+        _in_scope(_events, tenant_id, workspace_id), _events.c.event_id > after_event_id
     )
-    return _records(connection, query)
+    if event_types is not None:
+        query = query.where(_events.c.event_type.in_(sorted(set(event_types))))
+    return _records(connection, query.order_by(_events.c.event_id).limit(limit))
 
 
 def get_run(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import NoReturn
 
@@ -23,6 +23,7 @@ from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.partitions import KeySpace
 from arco_flow.storage import schema
+from arco_flow.storage import sql_batch_reads as batch_reads
 from arco_flow.storage import sql_check_queries as check_queries
 from arco_flow.storage import sql_queries as queries
 from arco_flow.storage.memory_projections import InMemoryProjections
@@ -33,6 +34,8 @@ from arco_flow.storage.partition_status import (
     MaterializedCache,
     PartitionFailure,
     asset_partition_status,
+    dynamic_dependencies,
+    indexing_fingerprint,
 )
 from arco_flow.storage.placement import place_events, streams_of
 from arco_flow.storage.projector import project, required_rows
@@ -191,14 +194,27 @@ class SqlEventStore:
         *,
         after_event_id: int = 0,
         limit: int | None = None,
+        event_types: Collection[str] | None = None,
         tenant_id: str = DEFAULT_TENANT,
         workspace_id: str = DEFAULT_WORKSPACE,
     ) -> list[EventRecord]:
         """See `EventStore.read_all`."""
         with transaction(self._engine, write=False) as connection:
             return queries.read_all(
-                connection, tenant_id, workspace_id, after_event_id=after_event_id, limit=limit
+                connection,
+                tenant_id,
+                workspace_id,
+                after_event_id=after_event_id,
+                limit=limit,
+                event_types=event_types,
             )
+
+    def last_event_id(
+        self, *, tenant_id: str = DEFAULT_TENANT, workspace_id: str = DEFAULT_WORKSPACE
+    ) -> int:
+        """See `EventStore.last_event_id`."""
+        with transaction(self._engine, write=False) as connection:
+            return queries.last_event_id(connection, tenant_id, workspace_id)
 
     def get_by_idempotency_key(
         self,
@@ -251,6 +267,17 @@ class SqlEventStore:
                 before_event_id=before,
                 limit=limit,
             )
+
+    def latest_runs_by_asset(
+        self,
+        asset_keys: Collection[AssetKey],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[AssetKey, RunRecord]:
+        """See `RunStorage.latest_runs_by_asset`."""
+        with transaction(self._engine, write=False) as connection:
+            return batch_reads.latest_runs_by_asset(connection, tenant_id, workspace_id, asset_keys)
 
     def list_tasks(
         self,
@@ -348,6 +375,19 @@ class SqlEventStore:
                 partition_key=partition_key,
                 before_event_id=before_event_id,
                 limit=limit,
+            )
+
+    def materializations_after(
+        self,
+        after_event_ids: Mapping[AssetKey, int],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[AssetKey, list[MaterializationRecord]]:
+        """See `AssetStorage.materializations_after`."""
+        with transaction(self._engine, write=False) as connection:
+            return batch_reads.materializations_after(
+                connection, tenant_id, workspace_id, after_event_ids
             )
 
     def observation_history(
@@ -521,6 +561,38 @@ class SqlEventStore:
                 pass  # a cache that could not be kept is computed again next time
         return status
 
+    def partition_statuses(
+        self,
+        spaces: Mapping[AssetKey, KeySpace],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> dict[AssetKey, AssetPartitionStatus]:
+        """See `PartitionStorage.partition_statuses`: a few queries for the whole batch."""
+        with transaction(self._engine, write=False) as connection:
+            versions = _IndexVersions(connection, tenant_id, workspace_id)
+            fingerprints = {
+                key: indexing_fingerprint(
+                    space.partitions_def, versions(dynamic_dependencies(space.partitions_def))
+                )
+                for key, space in spaces.items()
+            }
+            rows = batch_reads.BatchStatusRows(connection, tenant_id, workspace_id, fingerprints)
+            statuses = {
+                key: asset_partition_status(space, rows.source(key, versions))
+                for key, space in spaces.items()
+            }
+        if rows.pending:
+            try:
+                with transaction(self._engine, write=True) as connection:
+                    for key, cache in rows.pending.items():
+                        self._projections.store_cache(
+                            connection, tenant_id, workspace_id, key, cache
+                        )
+            except DBAPIError:
+                pass  # a cache that could not be kept is computed again next time
+        return statuses
+
     # ProjectionMaintenance
 
     def rebuild_projections(self, *, batch_size: int = 2000) -> int:
@@ -572,6 +644,24 @@ def _log_batches(connection: Connection, batch_size: int) -> Iterator[list[Event
         after = records[-1].event_id
 
 
+class _IndexVersions:
+    """`StatusSource.index_versions` over one transaction, each definition read once."""
+
+    def __init__(self, connection: Connection, tenant_id: str, workspace_id: str) -> None:
+        self._connection, self._scope = connection, (tenant_id, workspace_id)
+        self._known: dict[tuple[str, bool], int] = {}
+
+    def __call__(self, dependencies: Sequence[tuple[str, bool]]) -> list[int]:
+        versions = []
+        for name, any_change in dependencies:
+            if (name, any_change) not in self._known:
+                self._known[name, any_change] = queries.last_partitions_change(
+                    self._connection, *self._scope, name, deletions_only=not any_change
+                )
+            versions.append(self._known[name, any_change])
+        return versions
+
+
 class _SqlStatusSource:
     """The rows of one asset's partition status, read in one transaction."""
 
@@ -585,12 +675,7 @@ class _SqlStatusSource:
         """A cache to keep once the reads are over."""
 
     def index_versions(self, dependencies: Sequence[tuple[str, bool]]) -> list[int]:
-        return [
-            queries.last_partitions_change(
-                self._connection, *self._scope, name, deletions_only=not any_change
-            )
-            for name, any_change in dependencies
-        ]
+        return _IndexVersions(self._connection, *self._scope)(dependencies)
 
     def cached(self, fingerprint: str) -> MaterializedCache | None:
         return queries.materialized_cache(

@@ -13,6 +13,7 @@ Daemon to server (``kind``, then the other fields):
   ``sensors``: `info_to_data` each).
 - ``schedule``: ``name``, ``scheduled_time`` (POSIX seconds): evaluate one tick.
 - ``sensor``: ``name``, ``cursor``, ``last_completion_time``: evaluate one tick.
+- ``manifest``: the code location's manifest, answered by ``result`` (`manifest_to_data`).
 - ``instance_reply``: ``value`` or ``error`` (`ErrorInfo` data): the answer to the
   server's last ``instance`` request.
 - ``stop``: exit.
@@ -22,7 +23,8 @@ Server to daemon:
 - ``ready``: ``pid``, ``error`` (`ErrorInfo` data or null): the code location is loaded,
   or could not be (then every request is answered with that error).
 - ``instance``: ``method``, ``args``: a read the sensor being evaluated makes.
-- ``result``: ``result`` (`schedule_result_to_data` / `sensor_result_to_data`).
+- ``result``: ``result`` (`schedule_result_to_data` / `sensor_result_to_data` /
+  `manifest_to_data`).
 - ``error``: ``error`` (`ErrorInfo` data, with the user's traceback).
 
 Exactly one of ``instigators``, ``result`` or ``error`` answers each request; any number of
@@ -44,6 +46,7 @@ from typing import Any
 from arco_flow.core.errors import ArcoError, NotFoundError
 from arco_flow.core.events import ErrorInfo
 from arco_flow.core.keys import AssetKey, CoercibleToAssetKey
+from arco_flow.core.manifest import manifest_to_data
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.instigator_codec import (
     info_to_data,
@@ -290,6 +293,8 @@ def _answer(
             "schedules": [info_to_data(schedule_info(s)) for s in definitions.schedules],
             "sensors": [info_to_data(sensor_info(s)) for s in definitions.sensors],
         }
+    if kind == "manifest":
+        return {"kind": "result", "result": manifest_to_data(definitions.manifest)}
     if kind == "schedule":
         schedules = {s.name: s for s in definitions.schedules}
         schedule = schedules.get(message["name"])
@@ -327,5 +332,5 @@ def _answer(
         sensor_result = sensor.evaluate_tick(sensor_context)
         return {"kind": "result", "result": sensor_result_to_data(sensor_result)}
     raise ArcoError(
-        f"code-server request kind {kind!r} is not known; expected list/schedule/sensor"
+        f"code-server request kind {kind!r} is not known; expected list/manifest/schedule/sensor"
     )

@@ -141,6 +141,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         "_excluded_instants",
         "_exclusion_cache",
         "_first",
+        "_identity_value",
         "_space_cache",
         "_start_ts",
         "_ticks",
@@ -171,6 +172,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     _excluded_instants: frozenset[float]
     _exclusion_cache: dict[tuple[int, int], tuple[int, ...]]
     _space_cache: dict[datetime | None, TimeKeySpace]
+    _identity_value: tuple[Hashable, ...]
 
     def __init__(
         self,
@@ -294,6 +296,14 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         self._set("_space_cache", {})
 
     def _identity(self) -> tuple[Hashable, ...]:
+        try:  # computed once: thousands of assets share a definition, hashed per read
+            identity: tuple[Hashable, ...] = self._identity_value
+        except AttributeError:
+            identity = self._compute_identity()
+            self._set("_identity_value", identity)
+        return identity
+
+    def _compute_identity(self) -> tuple[Hashable, ...]:
         exclusions = tuple(
             e if isinstance(e, str) else e.timestamp() for e in (self.exclusions or ())
         )

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime
 
 import arco_flow as af
-from arco_flow.core.automation import AutomationCondition
+from arco_flow.core.automation import AssetState, AutomationCondition
+from arco_flow.core.keys import AssetKey
 from arco_flow.core.partitions import DailyPartitionsDefinition
-from arco_flow.daemon.automation import evaluate_automation_conditions
+from arco_flow.daemon.automation import asset_states, evaluate_automation_conditions
 
 DAILY = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-06")
 NOW = datetime.datetime(2024, 2, 1, tzinfo=datetime.UTC)
@@ -69,3 +70,57 @@ def test_eager_on_time_partitions_requests_the_updated_latest_window_only() -> N
         )
         assert after.get_requested_partitions("daily_down") == {"2024-01-05"}
         assert after.total_requested == 1
+
+
+def _records_of(instance: af.ArcoInstance, key: str) -> list:
+    return list(reversed(instance.get_materialization_history(key)))
+
+
+@af.asset(name="daily_up", partitions_def=DAILY)
+def daily_range(context: af.AssetExecutionContext) -> dict[str, str]:
+    return {key: key for key in context.partition_keys}
+
+
+def test_state_reads_only_what_the_cursor_has_not_seen(tmp_path) -> None:
+    partitions = {AssetKey("daily_up"): DAILY, AssetKey("up"): None}
+    with af.ArcoInstance.from_home(tmp_path) as instance:
+        keys = ["2024-01-01", "2024-01-02", "2024-01-03"]
+        run = af.materialize(
+            [daily_range], partition_key_range=af.PartitionKeyRange(*keys[::2]), instance=instance
+        )
+        assert run.success
+        assert af.materialize([up], instance=instance).success
+        assert af.materialize([up], instance=instance).success
+        first = asset_states(instance, partitions, NOW, seen=None)
+        # No cursor yet: the evaluator ignores updates, so only the latest one is read.
+        assert [u.event_id for u in first[AssetKey("up")].updates] == [
+            _records_of(instance, "up")[-1].event_id
+        ]
+        seen = {AssetKey("up"): _records_of(instance, "up")[0].event_id}
+        later = asset_states(instance, partitions, NOW, seen=seen)
+        assert [u.event_id for u in later[AssetKey("up")].updates] == [
+            _records_of(instance, "up")[-1].event_id
+        ]
+        # One run's materializations of three partitions are one update over the three.
+        (update,) = later[AssetKey("daily_up")].updates
+        assert set(update.partitions.get_partition_keys()) == set(keys)
+        assert update.run_asset_keys == frozenset({AssetKey("daily_up")})
+        assert update.event_id == _records_of(instance, "daily_up")[-1].event_id
+        assert later[AssetKey("daily_up")].materialized.get_partition_keys() == keys
+        assert later[AssetKey("up")].materialized is True
+
+
+def test_state_of_an_unpartitioned_asset_follows_its_latest_run(tmp_path) -> None:
+    @af.asset(name="flaky")
+    def flaky() -> int:
+        raise ValueError("boom")
+
+    partitions = {AssetKey("up"): None, AssetKey("flaky"): None, AssetKey("down"): None}
+    with af.ArcoInstance.from_home(tmp_path) as instance:
+        assert af.materialize([up], instance=instance).success
+        assert not af.materialize([flaky], instance=instance, raise_on_error=False).success
+        states = asset_states(instance, partitions, NOW, seen={})
+        assert states[AssetKey("up")].execution_failed is False
+        assert states[AssetKey("flaky")].execution_failed is True
+        assert states[AssetKey("flaky")].materialized is False
+        assert states[AssetKey("down")] == AssetState()

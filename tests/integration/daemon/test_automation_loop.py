@@ -250,3 +250,29 @@ def test_run_daemon_runs_the_automation_loop(instance: ArcoInstance) -> None:
         daemon.join()
     assert errors == []
     assert len(materializations(instance, "down")) == 1
+
+
+def test_the_daemon_reads_back_none_of_its_own_records_and_keeps_no_finished_tick(
+    instance: ArcoInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defs = af.Definitions(assets=[up, down, hourly])
+    daemon, launcher = daemon_for(instance, defs)
+    tick(daemon, launcher, T0)
+    read_back: list[str] = []
+    real_read_stream = instance.read_stream
+
+    def counting_read_stream(stream: str, *, after_sequence: int = 0):  # type: ignore[no-untyped-def]
+        records = real_read_stream(stream, after_sequence=after_sequence)
+        read_back.extend(type(record.event).__name__ for record in records)
+        return records
+
+    monkeypatch.setattr(instance, "read_stream", counting_read_stream)
+    af.materialize([up], instance=instance)
+    assert launched(tick(daemon, launcher, T0 + 60))  # down requested and run
+    for minute in range(2, 5):
+        tick(daemon, launcher, T0 + 60 * minute)
+    # Every tick record was appended by this daemon, which folded it as it appended it.
+    assert read_back == []
+    assert daemon._states.get(AUTOMATION_INSTIGATOR).ticks == {}  # no ended tick is kept
+    history = instance.get_ticks(AUTOMATION_INSTIGATOR)  # the history is the log's
+    assert [t.status for t in history].count(TickStatus.SUCCESS) == 1

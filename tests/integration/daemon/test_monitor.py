@@ -13,7 +13,7 @@ import pytest
 import arco_flow as af
 from arco_flow.core.events import NewEvent, RunMonitorActed, RunStarted, idempotency_key
 from arco_flow.core.plan import plan_to_data
-from arco_flow.daemon.monitor import MAX_RUNTIME_TAG, RunMonitor
+from arco_flow.daemon.monitor import MAX_RUNTIME_TAG, RunMonitor, ThreadRunResumer
 from arco_flow.execution.launcher import prepare_run
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.records import RunStatus
@@ -53,6 +53,10 @@ def record_started(instance: ArcoInstance, run_id: str, **tags: str) -> None:
     instance.append([NewEvent(event=event, idempotency_key=idempotency_key(event))])
 
 
+def resumer(instance: ArcoInstance) -> ThreadRunResumer:
+    return ThreadRunResumer(instance, loader=lambda _location: DEFS)
+
+
 def actions(instance: ArcoInstance, run_id: str) -> list[str]:
     records = instance.all_logs(run_id, event_types=[RunMonitorActed.EVENT_TYPE])
     return [r.event.action for r in records if isinstance(r.event, RunMonitorActed)]
@@ -60,7 +64,7 @@ def actions(instance: ArcoInstance, run_id: str) -> list[str]:
 
 def test_a_run_whose_coordinator_died_is_resumed_to_its_end(instance: ArcoInstance) -> None:
     record_started(instance, "r1")
-    monitor = RunMonitor(instance, loader=lambda _location: DEFS)
+    monitor = RunMonitor(instance, resumer=resumer(instance))
     assert monitor.tick(0.0) == ["r1"]
     monitor.wait()
     assert instance.get_run("r1").status is RunStatus.SUCCESS
@@ -71,7 +75,7 @@ def test_a_run_resumed_once_whose_coordinator_died_again_fails(instance: ArcoIns
     record_started(instance, "r1")
     acted = RunMonitorActed(run_id="r1", action="resume", reason="earlier")
     instance.append([NewEvent(event=acted, idempotency_key=idempotency_key(acted))])
-    monitor = RunMonitor(instance, loader=lambda _location: DEFS, max_resumes=1)
+    monitor = RunMonitor(instance, resumer=resumer(instance), max_resumes=1)
     monitor.tick(0.0)
     run = instance.get_run("r1")
     assert run.status is RunStatus.FAILURE
@@ -83,7 +87,7 @@ def test_deadline_cancels_then_fails_without_resuming(instance: ArcoInstance) ->
     record_started(instance, "r1", **{MAX_RUNTIME_TAG: "10"})
     started = instance.get_run("r1").started_time
     assert started is not None
-    monitor = RunMonitor(instance, loader=lambda _location: DEFS, grace_s=5)
+    monitor = RunMonitor(instance, resumer=resumer(instance), grace_s=5)
     monitor.tick(started + 11)
     assert instance.get_run("r1").status is RunStatus.CANCELING
     assert actions(instance, "r1") == ["cancel"]

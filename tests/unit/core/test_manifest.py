@@ -24,6 +24,20 @@ backfill_policies = st.just(BackfillPolicy.single_run()) | st.integers(1, 10**6)
 )
 
 
+mapping_data = st.sampled_from(
+    [
+        {"kind": "identity"},
+        {
+            "kind": "time_window",
+            "start_offset": -1,
+            "end_offset": 0,
+            "allow_nonexistent_upstream_partitions": False,
+        },
+        {"kind": "custom", "class": "users.module.Mapping"},
+    ]
+)
+
+
 @st.composite
 def assets(draw):
     return ManifestAsset(
@@ -53,6 +67,7 @@ def assets(draw):
         retry_policy=draw(st.none() | st.just(RetryPolicy(max_retries=2, delay=0.5))),
         timeout_s=draw(st.none() | st.floats(min_value=0.1, max_value=1e6)),
         backfill_policy=draw(st.none() | backfill_policies),
+        partition_mappings=draw(st.dictionaries(keys, mapping_data, max_size=3)),
     )
 
 
@@ -89,3 +104,33 @@ def test_an_asset_without_a_backfill_policy_keeps_its_old_fingerprint():
     manifest = Manifest(assets=(ManifestAsset(key=AssetKey("a"), node="a"),))
     assert "backfill_policy" not in manifest_json(manifest)
     assert manifest_to_data(manifest)["assets"] == [{"key": ["a"], "node": "a"}]
+
+
+def test_an_asset_without_partition_mappings_keeps_its_old_fingerprint():
+    manifest = Manifest(assets=(ManifestAsset(key=AssetKey("a"), node="a", deps=(AssetKey("b"),)),))
+    assert "partition_mappings" not in manifest_json(manifest)
+    assert manifest_to_data(manifest)["assets"] == [{"deps": [["b"]], "key": ["a"], "node": "a"}]
+
+
+def test_partition_mappings_are_written_in_key_order_whatever_order_they_were_given_in():
+    identity = {"kind": "identity"}
+    last = {"kind": "last"}
+    forward = ManifestAsset(
+        key=AssetKey("c"),
+        node="c",
+        deps=(AssetKey("a"), AssetKey("b")),
+        partition_mappings={AssetKey("a"): identity, AssetKey("b"): last},
+    )
+    backward = ManifestAsset(
+        key=AssetKey("c"),
+        node="c",
+        deps=(AssetKey("a"), AssetKey("b")),
+        partition_mappings={AssetKey("b"): last, AssetKey("a"): identity},
+    )
+    assert manifest_to_data(Manifest(assets=(backward,)))["assets"][0]["partition_mappings"] == [
+        {"asset_key": ["a"], "partition_mapping": identity},
+        {"asset_key": ["b"], "partition_mapping": last},
+    ]
+    assert Manifest(assets=(forward,)).fingerprint == Manifest(assets=(backward,)).fingerprint
+    (again,) = manifest_from_data(manifest_to_data(Manifest(assets=(forward,)))).assets
+    assert again == forward
