@@ -10,7 +10,9 @@ last one stopped. The evaluation records read back without the definitions
 
 A status is written as a bool (unpartitioned) or as ``[[start, stop], ...]``, index ranges
 of its definition resolved at the tick's evaluation time; reading resolves it again at
-that time (dynamic partitions as the store holds them on reading).
+that time (dynamic partitions as the store holds them on reading). An asset's result tree
+is written flat (``tree``: shape, subsets by index); records of earlier versions, with the
+nested ``result``, read the same.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ class _Tables:
             "partitions": self._partitions(definition) if definition is not None else None,
             "node_states": {path: _status_to_data(s) for path, s in entry.node_states.items()},
             "requested": _status_to_data(entry.evaluation.requested),
-            "result": _result_to_data(entry.evaluation.result, key),
+            "tree": _tree_to_data(entry.evaluation.result, key),
         }
 
     def _condition(self, condition: AutomationCondition) -> int:
@@ -146,13 +148,65 @@ class _Tables:
         return known[1]
 
 
-def _result_to_data(result: ConditionResult, key: AssetKey) -> dict[str, Any]:
-    data: dict[str, Any] = {"true": _status_to_data(result.true_subset)}
-    if result.key != key:
-        data["key"] = list(result.key.path)
-    if result.child_results:
-        data["children"] = [_result_to_data(c, result.key) for c in result.child_results]
-    return data
+def _tree_to_data(result: ConditionResult, key: AssetKey) -> dict[str, Any]:
+    """A result tree, flat: its nodes in pre-order, each true subset written once.
+
+    ``shape``: per node, its number of children times two, plus one when it is evaluated
+    on another asset than its parent (a dep), whose key is then next in ``keys``;
+    ``true``: per node, the index of its true subset in ``statuses``. A tick's trees
+    share few distinct subsets, so this is a fraction of the nested form's size
+    (`_expand_tree` gives the nested form back).
+    """
+    shape: list[int] = []
+    true: list[int] = []
+    keys: list[list[str]] = []
+    statuses: list[bool | list[list[int]]] = []
+    known: dict[Any, int] = {}
+
+    def walk(node: ConditionResult, parent: AssetKey) -> None:
+        status = node.true_subset
+        marker = status if isinstance(status, bool) else status.ranges
+        index = known.get(marker)
+        if index is None:
+            index = known[marker] = len(statuses)
+            statuses.append(_status_to_data(status))
+        true.append(index)
+        moved = node.key != parent
+        shape.append(len(node.child_results) * 2 + moved)
+        if moved:
+            keys.append(list(node.key.path))
+        for child in node.child_results:
+            walk(child, node.key)
+
+    walk(result, key)
+    return {"shape": shape, "true": true, "statuses": statuses, "keys": keys}
+
+
+def _expand_tree(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The nested form (``true``, ``key``, ``children``) of a `_tree_to_data` tree."""
+    shape, true, statuses = data["shape"], data["true"], data["statuses"]
+    keys = iter(data["keys"])
+    position = 0
+
+    def node() -> dict[str, Any]:
+        nonlocal position
+        here = position
+        position += 1
+        expanded: dict[str, Any] = {"true": statuses[true[here]]}
+        count, moved = divmod(shape[here], 2)
+        if moved:
+            expanded["key"] = next(keys)
+        if count:
+            expanded["children"] = [node() for _ in range(count)]
+        return expanded
+
+    return node()
+
+
+def _result_data(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An entry's result tree in the nested form, whichever form it was written in."""
+    tree = entry.get("tree")
+    return _expand_tree(tree) if tree is not None else entry["result"]
 
 
 def _status_to_data(status: Status) -> bool | list[list[int]]:
@@ -238,7 +292,7 @@ class _StatusReader:
             path: self.status(key, definition, value)
             for path, value in entry["node_states"].items()
         }
-        result = self.result(condition, key, definition, entry["result"])
+        result = self.result(condition, key, definition, _result_data(entry))
         requested = self.status(key, definition, entry["requested"])
         return AssetCursor(
             condition=condition,
@@ -304,7 +358,7 @@ def evaluations_from_change(
                 evaluation_id=int(data["evaluation_id"]),
                 timestamp=float(data["evaluation_timestamp"] or 0.0),
                 num_requested=_count(entry["requested"]),
-                root=_node(condition, key, entry["result"]),
+                root=_node(condition, key, _result_data(entry)),
             )
         )
     return records

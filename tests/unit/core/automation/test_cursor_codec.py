@@ -104,3 +104,41 @@ def test_only_moved_event_ids_are_written() -> None:
     assert change["latest_event_ids"] == [[["a"], 1]]
     third = world.tick()
     assert cursor_change_to_data(second.cursor, third.cursor, {})["latest_event_ids"] == []
+
+
+def _nested(result: Any, key: AssetKey) -> dict[str, Any]:
+    """The result tree as versions before the flat ``tree`` wrote it."""
+    true = result.true_subset
+    data: dict[str, Any] = {
+        "true": true if isinstance(true, bool) else [list(pair) for pair in true.ranges]
+    }
+    if result.key != key:
+        data["key"] = list(result.key.path)
+    if result.child_results:
+        data["children"] = [_nested(child, result.key) for child in result.child_results]
+    return data
+
+
+def test_records_written_with_nested_result_trees_read_the_same() -> None:
+    world = World(build(DEPS, CONDITIONS, PARTITIONS))
+    first = world.tick()
+    world.materialize("a", "2024-01-09", "2024-01-08")
+    world.materialize("d", "blue")
+    second = world.tick(5)
+    change = json.loads(
+        json.dumps(cursor_change_to_data(first.cursor, second.cursor, second.evaluations))
+    )
+    old = json.loads(json.dumps(change))
+    for entry in old["assets"]:
+        key = AssetKey(entry["key"])
+        entry["result"] = _nested(second.cursor.assets[key].evaluation.result, key)
+        del entry["tree"]
+    assert len(json.dumps(change)) < len(json.dumps(old))
+    assert evaluations_from_change(old) == evaluations_from_change(change)
+    folded_new = _fold([change], world)
+    folded_old = _fold([old], world)
+    assert folded_new is not None
+    assert folded_old is not None
+    for key, entry in folded_new.assets.items():
+        assert folded_old.assets[key].evaluation == entry.evaluation
+        assert entry.evaluation == second.cursor.assets[key].evaluation
