@@ -1,8 +1,10 @@
 """`arco-flow automation evaluations ASSET`: why declarative automation requested an asset.
 
-Reads the ticks the daemon's automation loop recorded in the embedded store under
-ARCO_HOME and changes nothing. Each evaluation shows its condition tree, and for every
-node how many partitions (1 or 0 for an unpartitioned asset) it held for.
+Reads the evaluation records of the ticks the daemon's automation loop recorded in the
+embedded store under ARCO_HOME (`ArcoInstance.get_automation_evaluations`: it first splits
+the ticks recorded since the last query into per-asset records, and appends no event).
+Each evaluation shows its condition tree, and for every node how many partitions (1 or 0
+for an unpartitioned asset) it held for.
 """
 
 from __future__ import annotations
@@ -31,12 +33,9 @@ def automation() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
 def evaluations(asset: str, limit: int, as_json: bool) -> None:
     """Why ASSET (its key, e.g. warehouse/orders) was or was not requested, newest first."""
-    # The daemon's modules load only for this command: `arco-flow --help` stays fast.
-    from arco_flow.daemon.automation_loop import automation_evaluations
-
     key = AssetKey.from_user_string(asset)
     with ArcoInstance.get() as instance:
-        records = automation_evaluations(instance, key, limit=limit)
+        records = instance.get_automation_evaluations(key, limit=limit)
     if as_json:
         click.echo(json.dumps([_record_data(record) for record in records], indent=2))
         return

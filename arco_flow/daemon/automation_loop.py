@@ -45,7 +45,6 @@ from arco_flow.core.automation import (
     apply_cursor_change,
     cursor_change_to_data,
     evaluate,
-    evaluations_from_change,
 )
 from arco_flow.core.errors import ConfigError, NotFoundError
 from arco_flow.core.events import (
@@ -460,14 +459,10 @@ def automation_evaluations(
 ) -> list[EvaluationRecord]:
     """Why `asset_key` was or was not requested, newest first.
 
-    One record per recorded tick that evaluated the asset (an idle tick records nothing).
+    One record per recorded tick that evaluated the asset (an idle tick records nothing);
+    `ArcoInstance.get_automation_evaluations` answers, from its per-asset projection.
     """
-    key = AssetKey.from_coercible(asset_key)
-    found: list[EvaluationRecord] = []
-    for _tick_id, change in _recorded_changes(instance):
-        found.extend(evaluations_from_change(change, asset_key=key))
-    found.reverse()
-    return found if limit is None else found[:limit]
+    return instance.get_automation_evaluations(asset_key, limit=limit)
 
 
 def _read_after(instance: ArcoInstance, after: int) -> Sequence[EventRecord]:

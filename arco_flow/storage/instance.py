@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from arco_flow.core.errors import PartitionError
 from arco_flow.core.events import (
@@ -55,6 +56,9 @@ from arco_flow.storage.records import (
     RunStatus,
     TaskRecord,
 )
+
+if TYPE_CHECKING:
+    from arco_flow.core.automation import EvaluationRecord
 
 __all__ = ["ArcoInstance", "arco_home"]
 
@@ -181,6 +185,39 @@ class ArcoInstance:
     def get_ticks(self, name: str, *, limit: int | None = None) -> list[TickRecord]:
         """The ticks of a schedule or sensor, newest first."""
         return self.get_instigator_state(name).history(limit)
+
+    # -- declarative automation (issue 6) -------------------------------------------
+
+    def get_automation_evaluations(
+        self,
+        asset_key: CoercibleToAssetKey,
+        *,
+        limit: int | None = None,
+        before_evaluation_id: int | None = None,
+    ) -> list[EvaluationRecord]:
+        """Why the automation daemon did or did not request an asset, newest first.
+
+        One record per recorded tick that evaluated the asset (Dagster's
+        `get_auto_materialize_asset_evaluations`): the evaluation id and time, how many
+        partitions it requested and the condition tree with what each node held for. Ticks
+        are split into per-asset records on query, each once: the newest ones a page
+        needs, then whatever was recorded since (see `automation_projection`).
+
+        Args:
+            asset_key: The asset.
+            limit: At most this many records.
+            before_evaluation_id: Only evaluations older than this one: the last record's
+                `evaluation_id` gives the next page.
+
+        Raises:
+            StoreError: A recorded tick holds data this version cannot read.
+        """
+        return self.storage.automation_evaluation_history(
+            AssetKey.from_coercible(asset_key),
+            limit=limit,
+            before_evaluation_id=before_evaluation_id,
+            **self._scope(),
+        )
 
     # -- freshness policies (issue 6, item 5) ----------------------------------------
 

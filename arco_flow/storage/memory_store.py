@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from arco_flow.core.events import (
     DEFAULT_TENANT,
@@ -23,6 +24,10 @@ from arco_flow.core.events import (
 )
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.partitions import KeySpace
+from arco_flow.storage.automation_projection import (
+    AUTOMATION_STREAM,
+    InMemoryAutomationEvaluations,
+)
 from arco_flow.storage.memory_projections import InMemoryProjections
 from arco_flow.storage.partition_status import (
     ActiveRun,
@@ -60,6 +65,9 @@ from arco_flow.storage.records import (
 from arco_flow.storage.rows import TableRows, event_row
 from arco_flow.storage.verification import diff_projections
 
+if TYPE_CHECKING:
+    from arco_flow.core.automation import EvaluationRecord
+
 __all__ = ["MemoryEventStore"]
 
 _KNOWN_RUNS_FOR_HINT = 100
@@ -82,6 +90,8 @@ class MemoryEventStore:
         self._projections = InMemoryProjections()
         self._caches: dict[tuple[str, str, str, str], MaterializedCache] = {}
         """Derived materialized caches by (tenant, workspace, asset, indexing fingerprint)."""
+        self._automation = InMemoryAutomationEvaluations()
+        """Derived on read, like the caches: each asset's automation evaluations."""
 
     # EventStore
 
@@ -564,6 +574,31 @@ class MemoryEventStore:
             for key, space in spaces.items()
         }
 
+    # AutomationStorage
+
+    def automation_evaluation_history(
+        self,
+        asset_key: AssetKey,
+        *,
+        limit: int | None = None,
+        before_evaluation_id: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EvaluationRecord]:
+        """See `AutomationStorage.automation_evaluation_history`."""
+
+        def read_stream() -> list[EventRecord]:
+            return self._streams.get((tenant_id, workspace_id, AUTOMATION_STREAM), [])
+
+        with self._lock:
+            return self._automation.history(
+                read_stream,
+                asset_key,
+                limit=limit,
+                before_evaluation_id=before_evaluation_id,
+                scope=(tenant_id, workspace_id),
+            )
+
     # ProjectionMaintenance
 
     def rebuild_projections(self, *, batch_size: int = 2000) -> int:
@@ -571,6 +606,7 @@ class MemoryEventStore:
         with self._lock:
             self._projections = _replay(self._log, batch_size)
             self._caches.clear()
+            self._automation.clear()
             return len(self._log)
 
     def verify(self) -> list[str]:

@@ -8,7 +8,7 @@ tenant and workspace; nothing a query returns belongs to another.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord, NewEvent
 from arco_flow.core.keys import AssetKey
@@ -28,8 +28,12 @@ from arco_flow.storage.records import (
 )
 from arco_flow.storage.rows import TableRows
 
+if TYPE_CHECKING:
+    from arco_flow.core.automation import EvaluationRecord
+
 __all__ = [
     "AssetStorage",
+    "AutomationStorage",
     "BackfillStorage",
     "CheckStorage",
     "Clock",
@@ -489,6 +493,38 @@ class QuarantineStorage(Protocol):
         ...
 
 
+class AutomationStorage(Protocol):
+    """Each asset's declarative automation evaluations, split out of the recorded ticks."""
+
+    def automation_evaluation_history(
+        self,
+        asset_key: AssetKey,
+        *,
+        limit: int | None = None,
+        before_evaluation_id: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EvaluationRecord]:
+        """Why `asset_key` was or was not requested, one record per tick, newest first.
+
+        The ticks are split into per-asset records on query, each tick once (see
+        `automation_projection`): every tick recorded since the kept ones, then older ticks
+        only while the page is short of `limit`. An asset no tick evaluated has no record
+        (finding that out the first time decodes every tick).
+
+        Args:
+            asset_key: The asset.
+            limit: At most this many records.
+            before_evaluation_id: Only evaluations older than this one (a page cursor).
+            tenant_id: The tenant of the asset.
+            workspace_id: The workspace of the asset.
+
+        Raises:
+            StoreError: A tick holds a cursor change this version cannot read.
+        """
+        ...
+
+
 class Storage(
     EventStore,
     RunStorage,
@@ -497,6 +533,7 @@ class Storage(
     QuarantineStorage,
     PartitionStorage,
     BackfillStorage,
+    AutomationStorage,
     ProjectionMaintenance,
     Protocol,
 ):

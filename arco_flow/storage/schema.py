@@ -27,6 +27,8 @@ __all__ = [
     "asset_check_evaluations",
     "asset_quarantines",
     "asset_records",
+    "automation_evaluation_checkpoints",
+    "automation_evaluations",
     "backfills",
     "dynamic_partitions",
     "events",
@@ -353,3 +355,29 @@ asset_quarantines = Table(
     Index("ix_asset_quarantines_status", "tenant_id", "workspace_id", "status", "event_id"),
 )
 """Each value a failed blocking check sent to quarantine, and where it stands."""
+
+automation_evaluations = Table(
+    "automation_evaluations",
+    metadata,
+    *_scope(),
+    Column("asset_key", String, primary_key=True),
+    Column("evaluation_id", BigInteger, primary_key=True),
+    Column("timestamp", Double, nullable=False),
+    Column("num_requested", BigInteger, nullable=False),
+    Column("record", Text, nullable=False),
+)
+"""A derived value, not a projection: each asset's automation evaluation records.
+
+Split out of the automation ticks on read (see `automation_projection`); a rebuild empties
+it and `verify` does not compare it. The primary key serves the newest-first history query.
+"""
+
+automation_evaluation_checkpoints = Table(
+    "automation_evaluation_checkpoints",
+    metadata,
+    *_scope(),
+    Column("low_sequence", BigInteger, nullable=False),
+    Column("high_sequence", BigInteger, nullable=False),
+)
+"""The ticks of each workspace's automation stream whose evaluations are kept: every one
+from `low_sequence` through `high_sequence` (see `automation_projection.FoldedRange`)."""

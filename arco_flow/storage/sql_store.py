@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import make_url
@@ -54,6 +54,7 @@ from arco_flow.storage.records import (
     TaskRecord,
 )
 from arco_flow.storage.rows import TableRows, event_from_row, event_row, quarantine_from_row
+from arco_flow.storage.sql_automation_projection import SqlAutomationEvaluations
 from arco_flow.storage.sql_bulk import BulkStatement
 from arco_flow.storage.sql_engine import (
     DEFAULT_BUSY_TIMEOUT_S,
@@ -63,6 +64,9 @@ from arco_flow.storage.sql_engine import (
 )
 from arco_flow.storage.sql_projection import SqlProjections
 from arco_flow.storage.verification import diff_projections
+
+if TYPE_CHECKING:
+    from arco_flow.core.automation import EvaluationRecord
 
 __all__ = ["SqlEventStore"]
 
@@ -114,6 +118,7 @@ class SqlEventStore:
                 "is an Arco Flow store (or a new file) and that it is writable."
             ) from error
         self._projections = SqlProjections(self._engine.dialect)
+        self._automation = SqlAutomationEvaluations(self._engine)
         self._insert_events = BulkStatement(schema.events.insert(), self._engine.dialect)
 
     def __enter__(self) -> SqlEventStore:
@@ -593,6 +598,26 @@ class SqlEventStore:
                 pass  # a cache that could not be kept is computed again next time
         return statuses
 
+    # AutomationStorage
+
+    def automation_evaluation_history(
+        self,
+        asset_key: AssetKey,
+        *,
+        limit: int | None = None,
+        before_evaluation_id: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[EvaluationRecord]:
+        """See `AutomationStorage.automation_evaluation_history`."""
+        return self._automation.history(
+            asset_key,
+            limit=limit,
+            before_evaluation_id=before_evaluation_id,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+        )
+
     # ProjectionMaintenance
 
     def rebuild_projections(self, *, batch_size: int = 2000) -> int:
@@ -603,6 +628,8 @@ class SqlEventStore:
     def _rebuild(self, connection: Connection, batch_size: int) -> int:
         count = 0
         self._projections.clear(connection)
+        # Derived on read, not replayed: the next query folds the automation ticks again.
+        SqlAutomationEvaluations.clear(connection)
         for records in _log_batches(connection, batch_size):
             self._project(connection, records)
             count += len(records)

@@ -186,6 +186,38 @@ def test_evaluation_records_say_why(instance: ArcoInstance) -> None:
     assert len(automation_evaluations(instance, "down", limit=1)) == 1
 
 
+def test_the_instance_query_answers_what_decoding_every_tick_gives(instance: ArcoInstance) -> None:
+    from arco_flow.core.automation import evaluations_from_change
+    from arco_flow.core.events import TickStarted
+    from arco_flow.storage.automation_projection import AUTOMATION_STREAM
+    from arco_flow.storage.instigator_projection import instigator_stream
+
+    assert instigator_stream(AUTOMATION_INSTIGATOR) == AUTOMATION_STREAM
+    defs = af.Definitions(assets=[up, down, letters])
+    daemon, launcher = daemon_for(instance, defs)
+    tick(daemon, launcher, T0)
+    instance.add_dynamic_partitions("letters", ["a", "b"])
+    af.materialize([up], instance=instance)
+    tick(daemon, launcher, T0 + 1)
+    assert instance.get_automation_evaluations("letters")  # folded up to here
+    instance.add_dynamic_partitions("letters", ["c"])
+    af.materialize([up], instance=instance)
+    tick(daemon, launcher, T0 + 2)
+    for key in ("down", "letters"):
+        folded = [
+            record
+            for stream_record in instance.read_stream(AUTOMATION_STREAM)
+            if isinstance(stream_record.event, TickStarted) and stream_record.event.cursor_after
+            for record in evaluations_from_change(
+                json.loads(stream_record.event.cursor_after), asset_key=AssetKey(key)
+            )
+        ][::-1]
+        assert len(folded) >= 3
+        assert instance.get_automation_evaluations(key) == folded
+        assert automation_evaluations(instance, key, limit=2) == folded[:2]
+    assert [r.num_requested for r in instance.get_automation_evaluations("letters")][:2] == [1, 2]
+
+
 def test_a_bad_automation_condition_is_refused_at_definition_time() -> None:
     @af.asset(automation_condition="eager")
     def wrong() -> int:
