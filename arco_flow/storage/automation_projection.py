@@ -14,8 +14,11 @@ them (`rebuild_projections`) loses nothing: the next query folds the stream agai
 the materialized partitions cache, they are a derived value that `verify` does not compare.
 
 A row keeps the tick's change reduced to its asset (the asset's entry as written, without
-its node states, and the entry's condition and partitions definition), so records of every
-format the core codec reads stay readable: `evaluations_from_change` decodes them.
+its node states, and its partitions definition), so records of every format the core codec
+reads stay readable: `evaluations_from_change` decodes them. The asset's condition, which
+thousands of assets share and which is larger than the rest of a row, is kept once per
+workspace by its fingerprint (`EvaluationRow.condition_fingerprint`) and spliced back in
+on reading (`record_from_row`).
 
 Pure, except `InMemoryAutomationEvaluations`, the memory store's rows (no I/O either).
 """
@@ -23,6 +26,7 @@ Pure, except `InMemoryAutomationEvaluations`, the memory store's rows (no I/O ei
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -57,12 +61,15 @@ TICK_EVENT_TYPES = (TickStarted.EVENT_TYPE,)
 TICKS_PER_FOLD = 4
 """Ticks decoded, then written in one transaction: up to ~20,000 rows hold the write lock."""
 
-# A row is a cursor change holding one asset, written by hand: the tick's condition and
-# partitions definition are encoded once, not once per asset (thousands of assets a tick).
+# A row is a cursor change holding one asset, written by hand, less its condition: the
+# tick's partitions definitions are encoded once, not once per asset, and `record_from_row`
+# puts the condition (kept once by fingerprint) where `_CONDITION` stands.
 _ROW = (
     '{{"evaluation_id":{evaluation_id},"evaluation_timestamp":{timestamp},'
     '"conditions":[{condition}],"partitions":[{partitions}],"assets":[{asset}]}}'
 )
+_CONDITION = "@condition@"
+"""What a row holds in place of its condition (never valid JSON, so never a real one)."""
 _COMPACT = (",", ":")
 
 
@@ -77,7 +84,11 @@ class EvaluationRow:
     num_requested: int
     """Partitions requested (1 or 0 for an unpartitioned asset)."""
     record: str
-    """The tick's change reduced to this asset, as JSON (see `record_from_row`)."""
+    """The tick's change reduced to this asset, less its condition (see `record_from_row`)."""
+    condition_fingerprint: str
+    """SHA-256 of `condition`: the key it is kept under, once per workspace."""
+    condition: str
+    """The asset's condition in its data form, as JSON."""
 
 
 def evaluation_rows(records: Iterable[EventRecord]) -> list[EvaluationRow]:
@@ -107,6 +118,7 @@ def _change_rows(change: Mapping[str, Any]) -> list[EvaluationRow]:
     timestamp = float(change["evaluation_timestamp"] or 0.0)
     written_time = json.dumps(change["evaluation_timestamp"])
     conditions = [json.dumps(data, separators=_COMPACT) for data in change["conditions"]]
+    fingerprints = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in conditions]
     partitions = [json.dumps(data, separators=_COMPACT) for data in change["partitions"]]
     rows = []
     for entry in change["assets"]:
@@ -118,7 +130,7 @@ def _change_rows(change: Mapping[str, Any]) -> list[EvaluationRow]:
         text = _ROW.format(
             evaluation_id=evaluation_id,
             timestamp=written_time,
-            condition=conditions[entry["condition"]],
+            condition=_CONDITION,
             partitions="" if entry["partitions"] is None else partitions[entry["partitions"]],
             asset=json.dumps(own, separators=_COMPACT),
         )
@@ -129,6 +141,8 @@ def _change_rows(change: Mapping[str, Any]) -> list[EvaluationRow]:
                 timestamp=timestamp,
                 num_requested=_count(entry["requested"]),
                 record=text,
+                condition_fingerprint=fingerprints[entry["condition"]],
+                condition=conditions[entry["condition"]],
             )
         )
     return rows
@@ -141,8 +155,8 @@ def _count(status: Any) -> int:
     return sum(stop - start for start, stop in status)
 
 
-def record_from_row(record: str) -> EvaluationRecord:
-    """The evaluation record a row keeps (its `EvaluationRow.record` text).
+def record_from_row(record: str, condition: str) -> EvaluationRecord:
+    """The evaluation record a row keeps (its `EvaluationRow.record` and `condition` texts).
 
     Raises:
         StoreError: the text is not a row this version wrote.
@@ -151,7 +165,7 @@ def record_from_row(record: str) -> EvaluationRecord:
     from arco_flow.core.automation import evaluations_from_change
 
     try:
-        [found] = evaluations_from_change(json.loads(record))
+        [found] = evaluations_from_change(json.loads(record.replace(_CONDITION, condition, 1)))
     except (KeyError, IndexError, TypeError, ValueError) as error:
         raise StoreError(
             f"an automation evaluation row is malformed ({error!r}): run "
@@ -205,8 +219,12 @@ class EvaluationRowStore(Protocol):
 
     def page(
         self, asset_key: AssetKey, limit: int | None, before_evaluation_id: int | None
-    ) -> list[str]:
-        """The records of the asset's rows, newest first, as `evaluation_history` pages them."""
+    ) -> list[tuple[str, str]]:
+        """The asset's rows newest first, as `evaluation_history` pages them.
+
+        Returns:
+            ``(record, condition)`` texts of each row (`record_from_row` reads them).
+        """
         ...
 
 
@@ -251,7 +269,8 @@ def evaluation_history(
             break
         kept = store.write(evaluation_rows(ticks), kept, target)
         folded = kept or _empty_at(store.head())  # None: a rebuild emptied the rows
-    return [record_from_row(text) for text in store.page(asset_key, limit, before_evaluation_id)]
+    page = store.page(asset_key, limit, before_evaluation_id)
+    return [record_from_row(record, condition) for record, condition in page]
 
 
 def _empty_at(head: int) -> FoldedRange:
@@ -269,8 +288,11 @@ class _MemoryRows:
         self.read_ticks = read_stream
         self.range: FoldedRange | None = None
         self.evaluation_ids: dict[AssetKey, list[int]] = {}
-        self.records: dict[AssetKey, list[str]] = {}
-        """Per asset, in evaluation id order (side by side with `evaluation_ids`)."""
+        self.records: dict[AssetKey, list[tuple[str, str]]] = {}
+        """Per asset, in evaluation id order (side by side with `evaluation_ids`): each
+        record and its condition's fingerprint."""
+        self.conditions: dict[str, str] = {}
+        """Each condition once, by fingerprint."""
 
     def _ticks(self, records: Iterable[EventRecord], limit: int) -> list[EventRecord]:
         ticks = (r for r in records if r.event.EVENT_TYPE in TICK_EVENT_TYPES)
@@ -304,7 +326,9 @@ class _MemoryRows:
             if at < len(ids) and ids[at] == row.evaluation_id:
                 continue  # a tick id is recorded once per stream: the same tick again
             ids.insert(at, row.evaluation_id)
-            self.records.setdefault(row.asset_key, []).insert(at, row.record)
+            kept = (row.record, row.condition_fingerprint)
+            self.records.setdefault(row.asset_key, []).insert(at, kept)
+            self.conditions.setdefault(row.condition_fingerprint, row.condition)
         self.range = folded
         return folded
 
@@ -319,10 +343,11 @@ class _MemoryRows:
 
     def page(
         self, asset_key: AssetKey, limit: int | None, before_evaluation_id: int | None
-    ) -> list[str]:
+    ) -> list[tuple[str, str]]:
         end = self._end(asset_key, before_evaluation_id)
         start = 0 if limit is None else max(end - limit, 0)
-        return self.records.get(asset_key, [])[start:end][::-1]
+        rows = self.records.get(asset_key, [])[start:end][::-1]
+        return [(record, self.conditions[fingerprint]) for record, fingerprint in rows]
 
 
 class InMemoryAutomationEvaluations:

@@ -28,6 +28,7 @@ __all__ = [
     "asset_quarantines",
     "asset_records",
     "automation_evaluation_checkpoints",
+    "automation_evaluation_conditions",
     "automation_evaluations",
     "backfills",
     "dynamic_partitions",
@@ -365,12 +366,23 @@ automation_evaluations = Table(
     Column("timestamp", Double, nullable=False),
     Column("num_requested", BigInteger, nullable=False),
     Column("record", Text, nullable=False),
+    Column("condition_fingerprint", String, nullable=False),
 )
 """A derived value, not a projection: each asset's automation evaluation records.
 
 Split out of the automation ticks on read (see `automation_projection`); a rebuild empties
 it and `verify` does not compare it. The primary key serves the newest-first history query.
 """
+
+automation_evaluation_conditions = Table(
+    "automation_evaluation_conditions",
+    metadata,
+    *_scope(),
+    Column("fingerprint", String, primary_key=True),
+    Column("condition", Text, nullable=False),
+)
+"""The conditions of the evaluation rows, each once per workspace (thousands of assets
+share a few, and one is larger than the rest of a row)."""
 
 automation_evaluation_checkpoints = Table(
     "automation_evaluation_checkpoints",

@@ -41,8 +41,10 @@ _COLUMNS = (
     "timestamp",
     "num_requested",
     "record",
+    "condition_fingerprint",
 )
 _rows = schema.automation_evaluations
+_conditions = schema.automation_evaluation_conditions
 _ranges = schema.automation_evaluation_checkpoints
 _events = schema.events
 
@@ -64,6 +66,12 @@ class SqlAutomationEvaluations:
         else:
             raise StoreError(f"the event store does not support {dialect.name!r} databases")
         self._insert_rows = BulkStatement(_rows.insert(), dialect)
+        self._keep_conditions = BulkStatement(
+            insert(_conditions).on_conflict_do_nothing(
+                index_elements=["tenant_id", "workspace_id", "fingerprint"]
+            ),
+            dialect,
+        )
         statement = insert(_ranges)
         self._set_range = BulkStatement(
             statement.on_conflict_do_update(
@@ -106,6 +114,7 @@ class SqlAutomationEvaluations:
     def clear(connection: Connection) -> None:
         """Deletes every row and range; the next query folds the ticks again."""
         connection.execute(delete(_rows))
+        connection.execute(delete(_conditions))
         connection.execute(delete(_ranges))
 
 
@@ -179,9 +188,16 @@ class _SqlRows:
                         row.timestamp,
                         row.num_requested,
                         row.record,
+                        row.condition_fingerprint,
                     )
                     for row in rows
                 ],
+            )
+            shared = {row.condition_fingerprint: row.condition for row in rows}
+            self._owner._keep_conditions.execute_values(
+                connection,
+                ("tenant_id", "workspace_id", "fingerprint", "condition"),
+                [(tenant_id, workspace_id, key, text) for key, text in sorted(shared.items())],
             )
             values = {"low_sequence": folded.low, "high_sequence": folded.high}
             self._owner._set_range.execute(
@@ -190,7 +206,7 @@ class _SqlRows:
         return folded
 
     def _asset_rows(self, asset_key: AssetKey, before_evaluation_id: int | None) -> Any:
-        query = select(_rows.c.record).where(
+        query = select(_rows.c.evaluation_id).where(
             self._in_scope(_rows), _rows.c.asset_key == asset_key.to_user_string()
         )
         if before_evaluation_id is not None:
@@ -204,8 +220,19 @@ class _SqlRows:
 
     def page(
         self, asset_key: AssetKey, limit: int | None, before_evaluation_id: int | None
-    ) -> list[str]:
-        query = self._asset_rows(asset_key, before_evaluation_id)
+    ) -> list[tuple[str, str]]:
+        query = (
+            select(_rows.c.record, _conditions.c.condition)
+            .join(
+                _conditions,
+                (_conditions.c.tenant_id == _rows.c.tenant_id)
+                & (_conditions.c.workspace_id == _rows.c.workspace_id)
+                & (_conditions.c.fingerprint == _rows.c.condition_fingerprint),
+            )
+            .where(self._in_scope(_rows), _rows.c.asset_key == asset_key.to_user_string())
+        )
+        if before_evaluation_id is not None:
+            query = query.where(_rows.c.evaluation_id < before_evaluation_id)
         query = query.order_by(desc(_rows.c.evaluation_id)).limit(limit)
         with transaction(self._engine, write=False) as connection:
-            return list(connection.execute(query).scalars().all())
+            return [(record, condition) for record, condition in connection.execute(query)]

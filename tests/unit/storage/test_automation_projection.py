@@ -81,12 +81,16 @@ def test_a_tick_gives_one_row_per_evaluated_asset_with_its_counts():
 def test_a_row_reads_back_as_the_record_of_the_whole_change():
     change = _change()
     rows = evaluation_rows([_record(change)])
-    assert [record_from_row(row.record) for row in rows] == evaluations_from_change(change)
+    read = [record_from_row(row.record, row.condition) for row in rows]
+    assert read == evaluations_from_change(change)
 
 
 def test_a_row_keeps_its_asset_alone_without_node_states_and_with_every_other_field():
-    [_, lettered] = evaluation_rows([_record(_change())])
-    data = json.loads(lettered.record)
+    [plain, lettered] = evaluation_rows([_record(_change())])
+    assert json.loads(lettered.condition) == condition_to_data(ON_MISSING)
+    assert lettered.condition_fingerprint != plain.condition_fingerprint
+    assert len(lettered.condition_fingerprint) == 64  # SHA-256, hex
+    data = json.loads(lettered.record.replace("@condition@", lettered.condition))
     assert data["conditions"] == [condition_to_data(ON_MISSING)]
     assert data["partitions"] == [partitions_def_to_data(LETTERS)]
     [entry] = data["assets"]
@@ -115,4 +119,4 @@ def test_a_malformed_change_is_a_store_error_naming_the_tick():
 
 def test_a_malformed_row_is_a_store_error_saying_to_rebuild():
     with pytest.raises(StoreError, match="rebuild_projections"):
-        record_from_row('{"evaluation_id": 1}')
+        record_from_row('{"evaluation_id": 1}', "{}")

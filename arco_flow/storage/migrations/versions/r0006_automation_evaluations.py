@@ -1,9 +1,10 @@
 """Automation evaluations: each asset's evaluation records, split out of the automation ticks.
 
-Tables: automation_evaluations, automation_evaluation_checkpoints (the range of ticks
-folded). They start empty and are filled by the queries of evaluations, which fold the
-automation ticks already in the log as they need them (`automation_projection`): the
-upgrade itself decodes no tick.
+Tables: automation_evaluations, automation_evaluation_conditions (the rows' conditions,
+each once), automation_evaluation_checkpoints (the range of ticks folded). They start
+empty and are filled by the queries of evaluations, which fold the automation ticks
+already in the log as they need them (`automation_projection`): the upgrade itself
+decodes no tick.
 
 Revision ID: 0006
 Revises: 0005
@@ -37,6 +38,13 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.Double, nullable=False),
         sa.Column("num_requested", sa.BigInteger, nullable=False),
         sa.Column("record", sa.Text, nullable=False),
+        sa.Column("condition_fingerprint", sa.String, nullable=False),
+    )
+    op.create_table(
+        "automation_evaluation_conditions",
+        *_scope(),
+        sa.Column("fingerprint", sa.String, primary_key=True),
+        sa.Column("condition", sa.Text, nullable=False),
     )
     op.create_table(
         "automation_evaluation_checkpoints",
@@ -49,4 +57,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drops what this revision created."""
     op.drop_table("automation_evaluation_checkpoints")
+    op.drop_table("automation_evaluation_conditions")
     op.drop_table("automation_evaluations")
