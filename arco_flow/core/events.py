@@ -74,6 +74,7 @@ __all__ = [
     "RUN_EVENT_TYPES",
     "RunCancelRequested",
     "RunCanceled",
+    "RunClaimed",
     "RunEvent",
     "RunFailed",
     "RunMonitorActed",
@@ -268,6 +269,27 @@ class RunMonitorActed:
     run_id: str
     action: str
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunClaimed:
+    """A process claimed a queued run to start it; no other process may start it meanwhile.
+
+    Claims are numbered along the run's stream, and the number is the claim's idempotency
+    key (`idempotency_key(event, ordinal)`, the ordinal being how many claims the run had
+    before): of two processes racing for one number the log keeps the first claim and
+    returns it to the second, which so learns that it lost. A later claim is taken only
+    once the holder of the last one is gone (`arco_flow.execution.run_queue`).
+    """
+
+    EVENT_TYPE: ClassVar[str] = "run.claimed/1"
+    STREAM_PREFIX: ClassVar[str] = "run"
+    STREAM_FIELD: ClassVar[str] = "run_id"
+    run_id: str
+    claim_id: str
+    """Unique per claim attempt: how a claimer recognizes its own claim in the log."""
+    claimer: Mapping[str, Any] = field(default_factory=dict)
+    """The process that holds the claim: ``{"host": ..., "pid": ...}`` and more."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -861,6 +883,7 @@ RunEvent: TypeAlias = (
     | AssetQuarantined
     | RunQueued
     | RunMonitorActed
+    | RunClaimed
 )
 """The events of the ``run:<run_id>`` streams."""
 
@@ -961,6 +984,7 @@ RUN_EVENT_TYPES: tuple[type[RunEvent], ...] = (
     AssetQuarantined,
     RunQueued,
     RunMonitorActed,
+    RunClaimed,
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -1085,7 +1109,7 @@ def _run_idempotency_key(event: RunEvent, ordinal: int | str) -> str:
         return f"{run}/{event.task_id}/{kind}"
     if isinstance(event, LogRecorded):
         return f"{run}/{event.task_id or ''}/{kind}/{ordinal}"
-    if isinstance(event, RunResumed | RunCancelRequested | RunMonitorActed):
+    if isinstance(event, RunResumed | RunCancelRequested | RunMonitorActed | RunClaimed):
         return f"{run}/{kind}/{ordinal}"
     return f"{run}/{kind}"
 

@@ -28,6 +28,7 @@ Ours, on top of Dagster's:
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -128,7 +129,8 @@ class FreshnessPolicy:
 
         Raises:
             DefinitionError: the cron string or time zone is not valid, or
-                `lower_bound_delta` is under a minute.
+                `lower_bound_delta` is under a minute or longer than the shortest interval
+                between two ticks of `deadline_cron` (as Dagster: measured in UTC).
         """
         return FreshnessPolicy(
             deadline_cron=deadline_cron,
@@ -191,7 +193,44 @@ def _policy_problem(policy: FreshnessPolicy) -> str | None:
             f"deadline_cron {policy.deadline_cron!r} in time zone {policy.timezone!r} is not "
             f"valid ({error}); use a five-field cron string and an IANA zone"
         )
+    shortest = _shortest_cron_interval_seconds(policy.deadline_cron)
+    if lower > shortest:
+        return (
+            f"lower_bound_delta ({timedelta(seconds=lower)}) is longer than the shortest "
+            f"interval between two ticks of deadline_cron {policy.deadline_cron!r} "
+            f"({timedelta(seconds=shortest)}), so one update could count for two deadlines; "
+            f"give a lower_bound_delta of at most {timedelta(seconds=shortest)}"
+        )
     return None
+
+
+_SAMPLE_START = 946_684_800.0  # 2000-01-01 UTC: a fixed start keeps the check pure
+_SAMPLE_TICKS = 1000
+_SAMPLE_HORIZON_S = 20 * 366 * 86_400.0
+
+
+@functools.cache
+def _shortest_cron_interval_seconds(cron: str) -> float:
+    """The shortest time between two consecutive ticks of `cron`, as Dagster measures it.
+
+    Dagster (`get_smallest_cron_interval`) reads the cron in UTC, whatever the policy's
+    zone, and samples at most 1,000 ticks over at most 20 years; so do we, from a fixed
+    instant instead of a year before now. Cached: a manifest repeats its policies.
+    """
+    from arco_flow.core.partitions._ticks import get_zone, ticks_for
+
+    ticks = ticks_for(cron, get_zone("UTC"), _SAMPLE_START)
+    ordinal = ticks.ordinal_at_or_before(_SAMPLE_START)
+    previous = ticks.instant(ordinal)
+    shortest = float("inf")
+    for _ in range(_SAMPLE_TICKS - 1):
+        ordinal += 1
+        current = ticks.instant(ordinal)
+        if current > _SAMPLE_START + _SAMPLE_HORIZON_S:
+            break
+        shortest = min(shortest, current - previous)
+        previous = current
+    return shortest
 
 
 def _window_problem(fail: float, warn: float | None) -> str | None:

@@ -5,18 +5,25 @@ Schedules and sensors hand their runs to a `QueueRunLauncher` (it implements
 its tick recorded, which completes the tick. It needs only the job's name and tags, from
 a `Manifest` (or `Definitions`), never the user's code. Each pass of `RunQueueLoop` reads
 the queued and running runs, asks `queue_decisions` what may launch (priority, FIFO,
-global and tag limits), and hands those to its `QueuedRunStarter`, waiting for each until
-it is planned: `SubprocessRunLauncher` (`daemon.run_processes`) starts each in a process of
-its own, `ThreadQueuedRunStarter` in a thread of this process (definitions built in a
-Python process, tests). A run the starter has under way counts as running from the moment
-it starts, even before its `RunStarted` is recorded, so a pass never launches a run twice.
+global and tag limits), and hands all of those to its `QueuedRunStarter` at once, which
+starts them together and returns when every one is planned (or failed), so a pass costs
+about one run's planning time however many runs it starts: `SubprocessRunLauncher`
+(`daemon.run_processes`) starts each in a process of its own, `ThreadQueuedRunStarter` in
+a thread of this process (definitions built in a Python process, tests).
+
+Limits stay right while runs start: a run counts as running from the moment its start
+begins until it ends, first as under way in the starter (`in_flight`), then as claimed
+(`RunClaimed`: its record's coordinator is a live claimer), then as STARTED. A claimed run
+is never started again, even by another daemon: the claim is the log's
+(`execution.run_queue.claim_queued_run`), and a claim whose claimer died before starting
+the run is released (the run is startable again).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from arco_flow.core.errors import ArcoError, NotFoundError, did_you_mean
@@ -28,6 +35,8 @@ from arco_flow.execution.run_operations import Loader
 from arco_flow.execution.run_queue import (
     QueueDecision,
     QueueLimits,
+    RunClaimedError,
+    claim_is_held,
     launch_queued_run,
     queue_decisions,
     submit_named_run,
@@ -117,11 +126,16 @@ class QueueRunLauncher:
 class QueuedRunStarter(Protocol):
     """Starts the queued runs the queue loop lets go."""
 
-    def start(self, run_id: str) -> None:
-        """Starts queued run `run_id`; returns once it is planned, not when it ends.
+    def start_all(self, run_ids: Sequence[str]) -> dict[str, Exception]:
+        """Starts the queued runs together; returns once each is planned, not when they end.
 
-        Raises:
-            ArcoError: it cannot be planned (the run is recorded failed, not left QUEUED).
+        Every start begins before the first is waited for, and each gets the same time to
+        plan as it would alone.
+
+        Returns:
+            The error of each run that could not be started, by run id: one that cannot be
+            planned is recorded failed (not left QUEUED); one claimed by another process
+            (`RunClaimedError`) is left to it.
         """
         ...
 
@@ -152,9 +166,29 @@ class ThreadQueuedRunStarter:
         self._threads: list[threading.Thread] = []
 
     def start(self, run_id: str) -> None:
-        """See `QueuedRunStarter.start`."""
+        """Starts queued run `run_id`; returns once it is planned, not when it ends.
+
+        Raises:
+            Exception: it could not be started (see `start_all`).
+        """
+        failures = self.start_all([run_id])
+        if run_id in failures:
+            raise failures[run_id]
+
+    def start_all(self, run_ids: Sequence[str]) -> dict[str, Exception]:
+        """See `QueuedRunStarter.start_all`: one thread per run, all started first."""
+        starts = [(run_id, *self._begin(run_id)) for run_id in run_ids]
+        failures: dict[str, Exception] = {}
+        for run_id, planned, failure in starts:
+            planned.wait()
+            if failure:
+                failures[run_id] = failure[0]
+        return failures
+
+    def _begin(self, run_id: str) -> tuple[threading.Event, list[Exception]]:
+        """Starts the thread of `run_id`; the event is set once it is planned or failed."""
         planned = threading.Event()
-        failure: list[BaseException] = []
+        failure: list[Exception] = []
 
         def run() -> None:
             try:
@@ -164,7 +198,7 @@ class ThreadQueuedRunStarter:
                     loader=self._loader,
                     on_planned=lambda _prepared: planned.set(),
                 )
-            except BaseException as error:  # noqa: BLE001  # raised to the loop, or logged
+            except Exception as error:  # noqa: BLE001  # returned to the loop, or logged
                 if planned.is_set():
                     _LOG.exception("queued run %s failed to run", run_id)
                 else:
@@ -179,9 +213,7 @@ class ThreadQueuedRunStarter:
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)
         thread.start()
-        planned.wait()
-        if failure:
-            raise failure[0]
+        return planned, failure
 
     def in_flight(self) -> set[str]:
         """See `QueuedRunStarter.in_flight`."""
@@ -196,17 +228,34 @@ class ThreadQueuedRunStarter:
             thread.join(timeout)
 
 
-def _queue_state(instance: ArcoInstance) -> tuple[list[RunRecord], list[RunRecord]]:
-    """(queued runs, running runs) as the store has them now."""
+def _queue_state(
+    instance: ArcoInstance, in_flight: set[str] | None = None
+) -> tuple[list[RunRecord], list[RunRecord]]:
+    """(runs that wait to start, runs that count as running) as the store has them now.
+
+    A queued run that `in_flight` names, or whose claimer lives, is starting: it counts as
+    running and is not started again.
+    """
     queued = instance.get_runs(statuses=[RunStatus.QUEUED])
     running = instance.get_runs(statuses=[RunStatus.STARTED, RunStatus.CANCELING])
-    return queued, [run for run in running if run.plan_id]
+    running = [run for run in running if run.plan_id]
+    under_way = in_flight or set()
+    waiting: list[RunRecord] = []
+    for run in queued:
+        if run.run_id in under_way or claim_is_held(run.coordinator):
+            running.append(run)
+        else:
+            waiting.append(run)
+    return waiting, running
 
 
 def explain_queue(instance: ArcoInstance, limits: QueueLimits) -> list[QueueDecision]:
-    """The queued runs in launch order, with what the next pass would do with each."""
-    queued, running = _queue_state(instance)
-    return queue_decisions(queued, running, limits)
+    """The queued runs in launch order, with what the next pass would do with each.
+
+    A queued run that a live process has claimed is starting, so it is not listed.
+    """
+    waiting, running = _queue_state(instance)
+    return queue_decisions(waiting, running, limits)
 
 
 class RunQueueLoop:
@@ -232,27 +281,31 @@ class RunQueueLoop:
         return RunQueueLoop(instance, limits, starter=starter)
 
     def tick(self, _now: float) -> list[str]:
-        """One pass: launches what may launch; returns their run ids."""
-        queued, running = _queue_state(self._instance)
-        in_flight = self._starter.in_flight()
-        running_ids = {run.run_id for run in running}
-        running += [run for run in queued if run.run_id in in_flight]
-        waiting = [run for run in queued if run.run_id not in in_flight]
-        launched: list[str] = []
-        for decision in queue_decisions(waiting, running, self._limits):
-            if decision.launch and decision.run_id not in running_ids:
-                self._start(decision.run_id)
-                launched.append(decision.run_id)
-        return launched
+        """One pass: starts together every run that may launch; returns their run ids.
 
-    def _start(self, run_id: str) -> None:
-        try:
-            self._starter.start(run_id)
-        except ArcoError as error:
-            _LOG.error("queued run %s could not run: %s", run_id, error)
-        except Exception:  # noqa: BLE001  # the run's own record says what happened
-            _LOG.exception("queued run %s failed to run", run_id)
+        Returns once each of them is planned (or failed), not when they end.
+        """
+        waiting, running = _queue_state(self._instance, self._starter.in_flight())
+        launched = [
+            decision.run_id
+            for decision in queue_decisions(waiting, running, self._limits)
+            if decision.launch
+        ]
+        if not launched:
+            return []
+        for run_id, error in self._starter.start_all(launched).items():
+            _log_start_failure(run_id, error)
+        return launched
 
     def wait(self, timeout: float | None = None) -> None:
         """Waits for every run this loop launched to end (each at most `timeout` seconds)."""
         self._starter.wait(timeout)
+
+
+def _log_start_failure(run_id: str, error: Exception) -> None:
+    if isinstance(error, RunClaimedError):
+        _LOG.info("queued run %s is left to another process: %s", run_id, error)
+    elif isinstance(error, ArcoError):
+        _LOG.error("queued run %s could not run: %s", run_id, error)
+    else:  # the run's own record says what happened
+        _LOG.error("queued run %s failed to run", run_id, exc_info=error)

@@ -6,12 +6,15 @@ location itself, so the daemon never imports user code to launch, start, or resu
 run. One launcher plays three parts (each a protocol of its loop):
 
 - `launch` (a `ticks.RunLauncher`): a run a tick requested;
-- `start` (a `queue.QueuedRunStarter`): a queued run the queue loop lets go;
+- `start_all` (a `queue.QueuedRunStarter`): the queued runs a pass of the queue loop lets
+  go, all spawned before any is waited for;
 - `resume` (a `monitor.RunResumer`): a run whose coordinator died;
 
-`launch` and `start` return once the child reports the run planned, and raise the error
-it reports instead (`RunProcessError`, with the child's error as its `info`), so a tick
-whose request cannot be planned is recorded failed. `resume` returns at once.
+`launch` and `start_all` return once the child reports the run planned, and give the
+error it reports instead (`RunProcessError`, with the child's error as its `info`; a
+queued run another process claimed first gives `RunClaimedError`), so a tick whose request
+cannot be planned is recorded failed. `resume` returns at once. Each child gets
+`plan_timeout_s` from its own spawn to plan.
 
 Invariants: a run id has at most one live child started by this launcher, and `launch`
 starts none for a run the store already has. Every child is reaped by a watcher thread
@@ -29,6 +32,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +50,7 @@ from arco_flow.execution.run_process import (
     message_to_data,
     store_address,
 )
+from arco_flow.execution.run_queue import RunClaimedError
 from arco_flow.storage.instance import ArcoInstance
 
 __all__ = ["DEFAULT_PLAN_TIMEOUT_S", "SubprocessRunLauncher", "default_log_dir"]
@@ -69,6 +74,7 @@ class _RunProcess:
 
     def __init__(self, run_id: str, process: subprocess.Popen[bytes], *, log_errors: bool) -> None:
         self.run_id, self.process = run_id, process
+        self.spawned_at = time.monotonic()
         self.planned = threading.Event()
         self.report: dict[str, Any] = {}
         self._log_errors = log_errors
@@ -80,7 +86,10 @@ class _RunProcess:
         self._watcher.start()
 
     def is_alive(self) -> bool:
-        return self._watcher.is_alive()
+        # The process, not its watcher: the monitor sees the run's coordinator gone as soon
+        # as the watcher reaps it, and a resume must then not be taken for a duplicate of a
+        # child whose watcher is still finishing (it would be skipped, the resume lost).
+        return self.process.returncode is None
 
     def join(self, timeout: float | None) -> None:
         self._watcher.join(timeout)
@@ -178,10 +187,40 @@ class SubprocessRunLauncher:
 
         Raises:
             RunProcessError: the child could not plan it (the run is recorded failed).
+            RunClaimedError: another process claimed the run first.
         """
-        child = self._spawn("start_queued", run_id, log_errors=False)
-        if child is not None:
-            self._await_planned(child)
+        failures = self.start_all([run_id])
+        if run_id in failures:
+            raise failures[run_id]
+
+    def start_all(self, run_ids: Sequence[str]) -> dict[str, Exception]:
+        """Starts each queued run in a child, all spawned first; returns once all planned.
+
+        See `queue.QueuedRunStarter.start_all`. A run one of ours is still starting is
+        skipped (not spawned twice).
+
+        Returns:
+            By run id, the `RunProcessError` (or `RunClaimedError`) of each run whose child
+            did not plan it.
+        """
+        failures: dict[str, Exception] = {}
+        children: list[_RunProcess] = []
+        for run_id in run_ids:
+            try:
+                child = self._spawn("start_queued", run_id, log_errors=False)
+            except OSError as error:  # no process: the run stays QUEUED for the next pass
+                failures[run_id] = RunProcessError(
+                    f"run {run_id}'s process could not be started: {error}"
+                )
+                continue
+            if child is not None:
+                children.append(child)
+        for child in children:
+            try:
+                self._await_planned(child)
+            except ArcoError as error:
+                failures[child.run_id] = error
+        return failures
 
     def resume(self, run_id: str) -> None:
         """Resumes run `run_id` in a child; returns at once (a failure is logged)."""
@@ -280,7 +319,8 @@ class SubprocessRunLauncher:
             )
 
     def _await_planned(self, child: _RunProcess) -> None:
-        if not child.planned.wait(self._plan_timeout_s):
+        left = child.spawned_at + self._plan_timeout_s - time.monotonic()
+        if not child.planned.wait(max(left, 0.0)):
             child.process.kill()
             raise RunProcessError(
                 f"run {child.run_id}'s process did not plan it within "
@@ -292,6 +332,8 @@ class SubprocessRunLauncher:
             return
         if "error" in report:
             info = ErrorInfo.from_data(report["error"])
+            if info.class_name == RunClaimedError.__name__:
+                raise RunClaimedError(info.message)
             raise RunProcessError(
                 f"run {child.run_id} could not be launched: {info.class_name}: {info.message}",
                 info,

@@ -12,6 +12,10 @@ Missed fire times (the daemon was down, or a pass took long) follow `MissedTickP
 - ``"catch_up"``: every missed fire time is evaluated, oldest first, at most
   `max_catch_up_ticks` of them (the latest ones).
 
+A schedule whose evaluation fails, or whose run request cannot be recorded (a run config
+value with no JSON form), gets its tick recorded FAILED with an error naming the schedule
+and the value; the pass goes on with the other schedules.
+
 Where a schedule starts: a user's start (`InstigatorStarted`) starts from that moment; a
 schedule running by its `default_status` that never ticked starts when this scheduler
 first looked at it. Fire times while it was stopped are never evaluated.
@@ -24,8 +28,9 @@ import datetime
 from collections.abc import Sequence
 from typing import Literal
 
-from arco_flow.core.errors import ArcoError
-from arco_flow.core.events import TickFailed, TickSkipped, TickStarted
+from arco_flow.core.canonical_json import canonical_json
+from arco_flow.core.errors import ArcoError, CanonicalJsonError, ConfigError
+from arco_flow.core.events import TickFailed, TickRunRequested, TickSkipped, TickStarted
 from arco_flow.daemon.code_server import (
     InProcessInstigators,
     Instigators,
@@ -207,6 +212,7 @@ class Scheduler:
                 request_event(name, tick_id, request, schedule.job_name, {})
                 for request in result.run_requests
             ]
+            _check_recordable(name, requests)
         except ArcoError as error:
             info = evaluation_error_info(error)
             failed = TickFailed(instigator_name=name, tick_id=tick_id, error=info)
@@ -248,6 +254,23 @@ class Scheduler:
             run_requests=tuple(fresh),
         )
         return self._finish(tick, resumed=False, skipped=repeated)
+
+
+def _check_recordable(name: str, requests: Sequence[TickRunRequested]) -> None:
+    """Refuses requests the log cannot hold, before anything of the tick is recorded.
+
+    Raises:
+        ConfigError: a request has a value with no JSON form; names the schedule and where.
+    """
+    for request in requests:
+        try:
+            canonical_json(dict(request.request))
+        except CanonicalJsonError as error:
+            raise ConfigError(
+                f"schedule {name!r} requested a run that cannot be recorded: in its "
+                f"RunRequest, {error}. Give run_config and tags only strings, numbers, "
+                "booleans, lists and dicts (e.g. a datetime as its isoformat())"
+            ) from error
 
 
 def _running_since(state: InstigatorState, first_seen: float) -> float | None:

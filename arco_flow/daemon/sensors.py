@@ -38,7 +38,7 @@ from arco_flow.daemon.ticks import (
 )
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.instigator_codec import InstigatorInfo, sensor_info
-from arco_flow.sdk.sensors import SensorDefinition, SensorEvaluationResult
+from arco_flow.sdk.sensors import SENSOR_NAME_TAG, SensorDefinition, SensorEvaluationResult
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.instigator_projection import (
     InstigatorState,
@@ -47,10 +47,8 @@ from arco_flow.storage.instigator_projection import (
     TickStatus,
 )
 
+# SENSOR_NAME_TAG lives with the SDK's other tag constants; it is still importable here.
 __all__ = ["SENSOR_NAME_TAG", "SensorDaemon"]
-
-SENSOR_NAME_TAG = "arco/sensor_name"
-"""The tag every run a sensor requests carries: the sensor's name."""
 
 
 class SensorDaemon:

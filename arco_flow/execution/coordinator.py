@@ -214,6 +214,9 @@ class RunCoordinator:
             )
             return
         self._recorder.record(RunResumed(run_id=self.run_id, coordinator=self._coordinator_info))
+        # Recorded at once, not with the first stage's outcomes: until it is, the store
+        # names the dead coordinator, and a monitor would resume the run a second time.
+        self._recorder.flush()
         # Blocking checks that failed under the previous coordinator still fail the run.
         outcome.failed_blocking_checks.extend(
             key.to_user_string() for key in self.state.failed_blocking_checks

@@ -19,7 +19,10 @@ plans the run and carries it to its end. The protocol over the process's standar
 Invariants: this process is the run's coordinator (`launcher.coordinator_info` records its
 pid and host with `RunStarted` or `RunResumed`), so once the daemon that started it is
 gone the run goes on, and the daemon's monitor sees a live coordinator and leaves it
-alone. A run id that already has a run is not launched again.
+alone. A run id that already has a run is not launched again. A queued run is claimed by
+this process (`run_queue.claim_queued_run`) before it is planned: the claim names this
+process, not the daemon, so a daemon that dies after spawning it leaves a claim whose
+holder still lives, and the next daemon does not start the run a second time.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from arco_flow.execution.run_operations import (
     load_code_location,
     resume_run,
 )
-from arco_flow.execution.run_queue import launch_queued_run
+from arco_flow.execution.run_queue import RunClaimedError, launch_queued_run
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.memory_store import MemoryEventStore
 
@@ -321,7 +324,10 @@ def main() -> int:
             carry_out(message, instance, on_planned=planned)
     except BaseException as error:  # noqa: BLE001  # reported to the parent, or logged
         if not report.sent:
-            _LOG.error("run %s could not be planned", message.run_id, exc_info=error)
+            if isinstance(error, RunClaimedError):  # another process starts it: no fault
+                _LOG.info("run %s is left to another process: %s", message.run_id, error)
+            else:
+                _LOG.error("run %s could not be planned", message.run_id, exc_info=error)
             report.send({"error": ErrorInfo.from_exception(error).to_data()})
             return 1
         _LOG.exception("run %s failed after it was planned", message.run_id)

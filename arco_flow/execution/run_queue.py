@@ -6,10 +6,28 @@
 pure: the launch order (tag ``arco/priority``, higher first, FIFO within a priority; a
 backfill's runs default to a lower priority), and for each run whether it launches now or
 why it waits (the global limit of running runs, a tag limit, runs ahead of it).
+
+Invariant: a queued run is started at most once, and the log, not timing, decides it.
+`launch_queued_run` first takes a claim (`claim_queued_run`): a `RunClaimed` numbered
+along the run's stream, whose idempotency key is that number, so of two processes racing
+to start one run the log keeps one claim and the other process gives up. The claim is
+taken by the process that plans and coordinates the run (a run process, or the daemon
+for runs started in its threads), so it outlives a daemon that dies after spawning it.
+
+The rule that releases a claim: a claim holds while its claimer process lives (on the
+claimer's host, by its pid, as the run monitor judges a run's coordinator). A run whose
+claimer died before recording `RunStarted` is QUEUED again for every purpose: the next
+claim (the next number) is taken by whoever starts it next. There is no timeout, so a
+live but slow claimer (a code location that takes long to load) is never started over;
+the daemon's run process launcher kills a child that does not plan within its plan
+timeout, which releases its claim.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,6 +37,7 @@ from arco_flow.core.events import (
     ErrorInfo,
     NewEvent,
     RunCanceled,
+    RunClaimed,
     RunFailed,
     RunQueued,
     idempotency_key,
@@ -28,6 +47,7 @@ from arco_flow.execution.coordinator import RunOutcome
 from arco_flow.execution.launcher import Executor, PreparedRun
 from arco_flow.execution.run_operations import (
     Loader,
+    coordinator_is_alive,
     launch_into_instance,
     load_code_location,
 )
@@ -44,8 +64,11 @@ __all__ = [
     "PRIORITY_TAG",
     "QueueDecision",
     "QueueLimits",
+    "RunClaimedError",
     "TagLimit",
     "cancel_queued_run",
+    "claim_is_held",
+    "claim_queued_run",
     "launch_queued_run",
     "parse_tag_limit",
     "queue_decisions",
@@ -339,14 +362,19 @@ def launch_queued_run(
 ) -> RunOutcome:
     """Plans and runs a queued run under its queued id, until it ends.
 
+    The run is claimed first (`claim_queued_run`), so it is started once whoever races.
+
     Raises:
         ArcoError: the run is not queued, or cannot be planned (its `RunFailed` says
             why: the run does not stay QUEUED).
+        RunClaimedError: another process holds the run's claim, or won it (the run is
+            left as it is).
     """
     run = instance.get_run(run_id)
     if run.status is not RunStatus.QUEUED:
         raise ArcoError(f"run {run_id} is {run.status.value}, not QUEUED; nothing to launch")
     queued = _queued_event(instance, run_id)
+    claim_queued_run(instance, run_id)
     executor: Executor = "process_pool" if queued.executor == "process_pool" else "in_process"
     try:
         job = loader(queued.code_location).resolve_job_def(queued.job_name)
@@ -379,6 +407,85 @@ def launch_queued_run(
             )
             instance.append([NewEvent(event=failed, idempotency_key=idempotency_key(failed))])
         raise
+
+
+class RunClaimedError(ArcoError):
+    """A queued run could not be claimed: another process holds it, or already started it."""
+
+
+_PROCESS_TOKEN = uuid.uuid4().hex
+"""Tells this process apart from an earlier one with the same pid (a restarted container)."""
+
+
+def _this_process() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "process": _PROCESS_TOKEN}
+
+
+def claim_is_held(claimer: Mapping[str, Any]) -> bool:
+    """Whether the process that claimed a queued run (its record's coordinator) still lives.
+
+    An empty mapping (never claimed) is not held. A claim of this very process holds; one
+    made by an earlier process that had this pid does not; any other holds while its pid
+    runs on this host (`coordinator_is_alive`, the monitor's rule).
+    """
+    if not claimer:
+        return False
+    if claimer.get("host") == socket.gethostname() and claimer.get("pid") == os.getpid():
+        return claimer.get("process") == _PROCESS_TOKEN
+    return coordinator_is_alive(claimer)
+
+
+def _claims(instance: ArcoInstance, run_id: str) -> list[RunClaimed]:
+    records = instance.all_logs(run_id, event_types=[RunClaimed.EVENT_TYPE])
+    return [record.event for record in records if isinstance(record.event, RunClaimed)]
+
+
+def claim_queued_run(instance: ArcoInstance, run_id: str) -> RunClaimed:
+    """Claims queued run `run_id` for this process, which alone may then start it.
+
+    The claim is refused when the run is no longer queued, when the holder of its last
+    claim still lives (see the module docstring), or when another process appended the
+    same claim number first: the log keeps one claim per number.
+
+    Returns:
+        The claim this process now holds.
+
+    Raises:
+        NotFoundError: no such run.
+        RunClaimedError: the claim was refused; the message names the holder.
+    """
+    _check_not_started(instance.get_run(run_id))
+    claims = _claims(instance, run_id)
+    if claims and claim_is_held(claims[-1].claimer):
+        raise RunClaimedError(
+            f"queued run {run_id} is being started by process {_holder(claims[-1])}; "
+            "it is not started twice"
+        )
+    claim = RunClaimed(run_id=run_id, claim_id=uuid.uuid4().hex, claimer=_this_process())
+    (record,) = instance.append(
+        [NewEvent(event=claim, idempotency_key=idempotency_key(claim, len(claims)))]
+    )
+    kept = record.event
+    if not isinstance(kept, RunClaimed) or kept.claim_id != claim.claim_id:
+        holder = _holder(kept) if isinstance(kept, RunClaimed) else "another"
+        raise RunClaimedError(
+            f"queued run {run_id} was claimed first by process {holder}; it is not started twice"
+        )
+    # Read again after the claim: the holder of an earlier claim may have started the run
+    # before it died, after the check above.
+    _check_not_started(instance.get_run(run_id))
+    return claim
+
+
+def _check_not_started(run: RunRecord) -> None:
+    if run.status is not RunStatus.QUEUED or run.plan_id:
+        raise RunClaimedError(
+            f"run {run.run_id} is {run.status.value} and was started already; nothing to launch"
+        )
+
+
+def _holder(claim: RunClaimed) -> str:
+    return f"{claim.claimer.get('pid')} on {claim.claimer.get('host')}"
 
 
 def cancel_queued_run(instance: ArcoInstance, run_id: str, reason: str = "") -> RunRecord:

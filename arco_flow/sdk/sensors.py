@@ -34,6 +34,7 @@ from arco_flow.sdk.run_requests import (
 
 __all__ = [
     "DEFAULT_SENSOR_INTERVAL_SECONDS",
+    "SENSOR_NAME_TAG",
     "DefaultSensorStatus",
     "SensorDefinition",
     "SensorEvaluationContext",
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
+SENSOR_NAME_TAG = "arco/sensor_name"
+"""The tag every run a sensor requests carries: the sensor's name (the daemon adds it)."""
 _LOG = logging.getLogger("arco_flow.sensors")
 DynamicPartitionsRequest = AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest
 

@@ -13,6 +13,9 @@ Rules worth knowing:
 - A `RunQueued` creates a QUEUED run with no plan (an empty plan id); the `RunStarted` of
   its launch, under the same run id, fills in the plan and turns it STARTED (a run
   canceled meanwhile stays CANCELING). `RunMonitorActed` changes no row.
+- A `RunClaimed` of a run still QUEUED without a plan sets its coordinator to the claimer
+  (the run stays QUEUED): the queue counts such a run as starting while its claimer lives
+  and does not start it again. On any other run it changes nothing.
 - A cancel request turns a QUEUED or STARTED run CANCELING; a resume turns it STARTED again
   only from those statuses. `RunSucceeded`, `RunFailed` and `RunCanceled` set the final
   status and end time.
@@ -49,6 +52,7 @@ from arco_flow.core.events import (
     LogRecorded,
     RunCanceled,
     RunCancelRequested,
+    RunClaimed,
     RunFailed,
     RunMonitorActed,
     RunQueued,
@@ -228,7 +232,7 @@ def required_rows(records: Iterable[EventRecord]) -> RequiredRows:
     for record in records:
         event = record.event
         scope = (record.tenant_id, record.workspace_id)
-        if isinstance(event, RunQueued):
+        if isinstance(event, RunQueued | RunClaimed):
             runs.add((*scope, event.run_id))
         elif isinstance(event, RunStarted):
             run_key = (*scope, event.run_id)
@@ -304,6 +308,8 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
             _run_started(state, changes, record, event)
         case RunQueued():
             _run_queued(state, changes, record, event)
+        case RunClaimed():
+            _run_claimed(state, changes, record, event)
         case LogRecorded() | RunMonitorActed():
             pass
         case DynamicPartitionsAdded() | DynamicPartitionsDeleted():
@@ -391,6 +397,19 @@ def _run_queued(
         workspace_id=workspace,
     )
     changes.new_runs.add(key)
+
+
+def _run_claimed(
+    state: ProjectionState, changes: ProjectionChanges, record: EventRecord, event: RunClaimed
+) -> None:
+    key = (record.tenant_id, record.workspace_id, event.run_id)
+    run = state.runs.get(key)
+    if run is None or run.plan_id or run.status is not RunStatus.QUEUED:
+        return
+    claimer = {**event.claimer, "claim_id": event.claim_id}
+    state.runs[key] = replace(run, coordinator=claimer, updated_time=record.timestamp)
+    if key not in changes.new_runs:
+        changes.updated_runs.add(key)
 
 
 def _queued_run_started(

@@ -78,7 +78,9 @@ class RunRecord:
     executor: str = "in_process"
     max_concurrent: int | None = None
     coordinator: Mapping[str, Any] = field(default_factory=dict)
-    """The coordinator that owns the run now (from `RunStarted`, then `RunResumed`)."""
+    """The coordinator that owns the run now (from `RunStarted`, then `RunResumed`); for
+    a QUEUED run, the process that claimed it to start it (`RunClaimed`, with its
+    ``claim_id``), if any."""
     error: ErrorInfo | None = None
     """Why the run failed, when `RunFailed` said."""
     tenant_id: str = DEFAULT_TENANT

@@ -22,6 +22,7 @@ import pytest
 import arco_flow as af
 from arco_flow.core.errors import ArcoError
 from arco_flow.core.events import (
+    RunClaimed,
     RunMonitorActed,
     RunQueued,
     TickRunRequested,
@@ -57,6 +58,22 @@ import arco_flow as af
 SIGNALS = Path(os.environ["RUN_PROCESS_TEST_DIR"])
 with (SIGNALS / "imports.log").open("a") as log:
     log.write(f"{os.getpid()}\\n")
+
+if (SIGNALS / "gather").exists():  # wait until every expected process is loading too
+    (SIGNALS / f"arrived-{os.getpid()}").touch()
+    expected = int((SIGNALS / "gather").read_text())
+    deadline = time.monotonic() + 20
+    while len(list(SIGNALS.glob("arrived-*"))) < expected:
+        if time.monotonic() > deadline:
+            (SIGNALS / f"alone-{os.getpid()}").touch()
+            break
+        time.sleep(0.02)
+
+if (SIGNALS / "hold_import").exists():  # loading stalls until the test lets it go
+    (SIGNALS / "importing").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not (SIGNALS / "release_import").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 @af.asset
 def source():
@@ -271,6 +288,146 @@ def test_the_monitor_resumes_a_run_whose_process_died_in_a_new_child(
     assert int((signals / "report.pid").read_text()) == second
     acted = instance.all_logs("r1", event_types=[RunMonitorActed.EVENT_TYPE])
     assert [r.event.action for r in acted if isinstance(r.event, RunMonitorActed)] == ["resume"]
+    assert MODULE_NAME not in sys.modules
+
+
+def submit_report(instance: ArcoInstance, run_id: str) -> None:
+    submit_named_run(instance, "report_job", run_id=run_id, code_location={"module": MODULE_NAME})
+
+
+def claim_count(instance: ArcoInstance, run_id: str) -> int:
+    return len(instance.all_logs(run_id, event_types=[RunClaimed.EVENT_TYPE]))
+
+
+def importing_pid(signals: Path) -> int:
+    """The pid of the child stalled while loading its code, once it wrote it whole."""
+    path = signals / "importing"
+    wait_until(lambda: path.exists() and path.read_text().strip().isdigit())
+    return int(path.read_text())
+
+
+def test_a_queue_pass_spawns_every_run_before_any_is_planned(
+    instance: ArcoInstance, launcher: SubprocessRunLauncher, signals: Path
+) -> None:
+    (signals / "gather").write_text("3")  # each child loads its code only once all three do
+    for index in range(3):
+        submit_report(instance, f"q{index}")
+    loop = RunQueueLoop(instance, QueueLimits(max_concurrent_runs=3), starter=launcher)
+
+    assert sorted(loop.tick(0.0)) == ["q0", "q1", "q2"]
+    loop.wait(60)
+
+    assert list(signals.glob("alone-*")) == []  # no child waited alone: none was started late
+    runs = [instance.get_run(f"q{index}") for index in range(3)]
+    assert {run.status for run in runs} == {RunStatus.SUCCESS}
+    assert len({run.coordinator["pid"] for run in runs}) == 3
+    assert {int(path.name.split("-")[1]) for path in signals.glob("arrived-*")} == {
+        run.coordinator["pid"] for run in runs
+    }
+
+
+def test_a_queued_run_a_dead_daemon_spawned_is_not_started_again_by_the_next(
+    instance: ArcoInstance, launcher: SubprocessRunLauncher, signals: Path
+) -> None:
+    (signals / "hold_import").touch()
+    submit_report(instance, "q1")
+    first = RunQueueLoop(instance, QueueLimits(), starter=launcher)
+    ticking = threading.Thread(target=first.tick, args=(0.0,), daemon=True)
+    ticking.start()
+    child = importing_pid(signals)  # the child claimed the run, then began loading code
+    run = instance.get_run("q1")
+    assert run.status is RunStatus.QUEUED
+    assert run.coordinator["pid"] == child
+
+    # The next daemon knows nothing of the first one's children: only the log.
+    next_launcher = SubprocessRunLauncher(instance, code_location={"module": MODULE_NAME})
+    second = RunQueueLoop(instance, QueueLimits(), starter=next_launcher)
+    assert second.tick(1.0) == []
+    (signals / "release_import").touch()
+    ticking.join(60)
+    first.wait(60)
+    next_launcher.wait(60)
+
+    run = instance.get_run("q1")
+    assert run.status is RunStatus.SUCCESS
+    assert run.coordinator["pid"] == child
+    assert importers(signals) == {child}  # one run process, so one start
+    assert claim_count(instance, "q1") == 1
+
+
+def test_a_queued_run_whose_claimer_died_before_planning_is_started_by_the_next_pass(
+    instance: ArcoInstance, launcher: SubprocessRunLauncher, signals: Path
+) -> None:
+    (signals / "hold_import").touch()
+    submit_report(instance, "q1")
+    first = RunQueueLoop(instance, QueueLimits(), starter=launcher)
+    ticking = threading.Thread(target=first.tick, args=(0.0,), daemon=True)
+    ticking.start()
+    child = importing_pid(signals)
+    os.kill(child, signal.SIGKILL)
+    ticking.join(60)  # the pass ends: its child exited before planning
+    launcher.wait(60)
+    assert instance.get_run("q1").status is RunStatus.QUEUED  # claimed by the dead: released
+    (signals / "hold_import").unlink()
+
+    assert first.tick(1.0) == ["q1"]
+    first.wait(60)
+
+    run = instance.get_run("q1")
+    assert run.status is RunStatus.SUCCESS
+    assert run.coordinator["pid"] not in (child, os.getpid())
+    assert claim_count(instance, "q1") == 2
+
+
+def test_the_daemon_resumes_a_run_whose_process_was_killed_once_then_fails_it(
+    instance: ArcoInstance, signals: Path
+) -> None:
+    (signals / "block").touch()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    daemon = threading.Thread(
+        target=run_daemon,
+        args=(instance, {"module": MODULE_NAME}),
+        kwargs={
+            "stop_event": stop,
+            "interval_s": 0.05,
+            "definitions": af.Definitions(),  # nothing user-defined in the daemon's loops
+            "enqueue_runs": False,
+            "on_error": lambda _loop, error: errors.append(error),
+        },
+    )
+    daemon.start()
+    try:
+        wait_until((signals / "blocked").exists)
+        (run,) = instance.get_runs()
+        first = run.coordinator["pid"]
+        (signals / "blocked").unlink()
+        os.kill(first, signal.SIGKILL)  # the run's process dies; the daemon goes on
+
+        def resumed() -> bool:  # `report` runs again, in a new run process
+            pid = signals / "report.pid"
+            return (signals / "blocked").exists() and int(pid.read_text()) != first
+
+        wait_until(resumed)
+        second = int((signals / "report.pid").read_text())
+        assert second != os.getpid()
+        os.kill(second, signal.SIGKILL)
+
+        wait_until(lambda: instance.get_run(run.run_id).status is RunStatus.FAILURE)
+    finally:
+        (signals / "release").touch()
+        stop.set()
+        daemon.join(60)
+    assert not daemon.is_alive()
+    assert errors == []
+    acted = instance.all_logs(run.run_id, event_types=[RunMonitorActed.EVENT_TYPE])
+    assert [r.event.action for r in acted if isinstance(r.event, RunMonitorActed)] == [
+        "resume",
+        "fail",
+    ]
+    error = instance.get_run(run.run_id).error
+    assert error is not None
+    assert "already resumed it 1 time(s)" in error.message
     assert MODULE_NAME not in sys.modules
 
 

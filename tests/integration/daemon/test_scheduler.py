@@ -271,3 +271,37 @@ def test_tick_history_is_the_same_after_a_rebuild(instance: ArcoInstance) -> Non
     assert instance.get_ticks("every_minute") == before
     assert len(before) == 6
     assert instance.verify() == []
+
+
+def test_a_run_config_with_no_json_form_fails_its_tick_and_the_other_schedules_go_on(
+    instance: ArcoInstance,
+) -> None:
+    @af.schedule(
+        cron_schedule="0 * * * *", job=JOB, default_status=af.DefaultScheduleStatus.RUNNING
+    )
+    def bad(context: af.ScheduleEvaluationContext) -> af.RunRequest:
+        when = datetime.datetime(2024, 1, 1)
+        return af.RunRequest(run_config={"ops": {"thing": {"config": {"when": when}}}})
+
+    good = af.ScheduleDefinition(
+        name="good",
+        cron_schedule="0 * * * *",
+        job=JOB,
+        default_status=af.DefaultScheduleStatus.RUNNING,
+    )
+    launcher = RecordingLauncher(instance)
+    scheduler = Scheduler(instance, defs_with(bad, good), launcher=launcher)
+    start = ts("2024-03-01T00:30:00+00:00")
+    scheduler.tick(start)
+
+    outcomes = scheduler.tick(start + 3600)
+
+    by_name = {outcome.instigator_name: outcome for outcome in outcomes}
+    assert by_name["bad"].status is TickStatus.FAILURE
+    assert by_name["good"].status is TickStatus.SUCCESS
+    (tick,) = instance.get_ticks("bad")
+    assert tick.status is TickStatus.FAILURE
+    assert tick.error is not None
+    assert tick.error.message.startswith("schedule 'bad' requested a run that cannot be recorded")
+    assert "$.run_config.ops.thing.config.when is a datetime" in tick.error.message
+    assert [request.instigator_name for request in launcher.launched] == ["good"]

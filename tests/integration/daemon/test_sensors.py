@@ -178,3 +178,9 @@ def test_a_failing_sensor_keeps_its_cursor(instance: ArcoInstance) -> None:
     [failed] = daemon.tick(2.0)
     assert failed.status is TickStatus.FAILURE
     assert instance.get_instigator_state("flaky").cursor == "1"
+
+
+def test_the_daemon_tags_sensor_runs_with_the_sdk_constant_and_keeps_its_old_import() -> None:
+    from arco_flow.sdk import sensors as sdk_sensors
+
+    assert SENSOR_NAME_TAG is sdk_sensors.SENSOR_NAME_TAG

@@ -77,6 +77,31 @@ def test_invalid_policies_are_refused_with_the_fix(
         build()
 
 
+# What dagster 1.13.28's FreshnessPolicy.cron accepts and refuses (its shortest interval
+# between ticks is measured in UTC, whatever the policy's zone).
+@pytest.mark.parametrize(
+    ("cron", "longest"),
+    [
+        ("0 9 * * *", timedelta(days=1)),
+        ("*/15 * * * *", timedelta(minutes=15)),
+        ("0 0 1 * *", timedelta(days=28)),  # February
+        ("0 9 * * 1-5", timedelta(days=1)),
+        ("0 9,17 * * *", timedelta(hours=8)),
+        ("0 0 29 2 *", timedelta(days=4 * 365 + 1)),  # leap days: the sample's horizon ends
+    ],
+)
+def test_cron_lower_bound_delta_is_at_most_the_shortest_interval_between_ticks(
+    cron: str, longest: timedelta
+) -> None:
+    policy = FreshnessPolicy.cron(cron, longest, "America/New_York")  # 23-hour days too
+    assert policy.lower_bound_delta == longest
+    too_long = longest + timedelta(seconds=1)
+    with pytest.raises(DefinitionError, match="is longer than the shortest interval") as raised:
+        FreshnessPolicy.cron(cron, too_long, "America/New_York")
+    assert f"deadline_cron {cron!r}" in str(raised.value)
+    assert f"give a lower_bound_delta of at most {longest}" in str(raised.value)
+
+
 @given(
     fail=st.integers(min_value=61, max_value=10**7),
     warn=st.none() | st.integers(min_value=60, max_value=10**7),

@@ -231,3 +231,10 @@ def test_run_request_checks_its_fields_and_is_immutable():
 def test_partition_request_keys_must_be_strings():
     with pytest.raises(DefinitionError, match="must be strings"):
         CUSTOMERS.build_add_request([1])  # type: ignore[list-item]  # the mistake tested
+
+
+def test_the_sensor_name_tag_lives_beside_the_schedule_name_tag():
+    from arco_flow.sdk.schedules import SCHEDULE_NAME_TAG
+    from arco_flow.sdk.sensors import SENSOR_NAME_TAG
+
+    assert (SCHEDULE_NAME_TAG, SENSOR_NAME_TAG) == ("arco/schedule_name", "arco/sensor_name")

@@ -121,3 +121,26 @@ def test_projecting_only_the_required_rows_gives_the_same_rows_as_projecting_all
         _persist(database, state, project(state, batch))
         start, turn = start + len(batch), turn + 1
     assert database == full
+
+
+def test_a_claim_marks_a_queued_run_as_claimed_and_changes_nothing_else():
+    from arco_flow.core.events import RunClaimed, RunQueued
+
+    claim = RunClaimed(run_id="r1", claim_id="c1", claimer={"host": "h", "pid": 7})
+    state = ProjectionState()
+    records = place([new(RunQueued(run_id="r1", job_name="j")), new(claim, 0)])
+    assert required_rows(records[1:]).runs == {("t", "w", "r1")}
+    project(state, records[:1])
+    changes = project(state, records[1:])
+    run = state.runs[("t", "w", "r1")]
+    assert run.status is RunStatus.QUEUED  # claimed, not started: the queue skips it
+    assert dict(run.coordinator) == {"host": "h", "pid": 7, "claim_id": "c1"}
+    assert changes.updated_runs == {("t", "w", "r1")}
+
+    started = ProjectionState()
+    project(started, place([new(run_started("r2"))]))
+    late = replace(claim, run_id="r2")
+    changes = project(started, [replace(r, event_id=r.event_id + 10) for r in place([new(late)])])
+    assert started.runs[("t", "w", "r2")].status is RunStatus.STARTED
+    assert started.runs[("t", "w", "r2")].coordinator.get("claim_id") is None
+    assert changes.updated_runs == set()
