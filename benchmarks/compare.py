@@ -21,6 +21,12 @@ the ratio dagster / arco (above 1: Arco Flow is faster or smaller), and writes
   <out>.md            the comparison table (or the file given by --md)
 Count fields (keys, steps, edges, selection sizes, materializations) must agree
 between the two sides; a disagreement is flagged in the table and on stderr.
+
+Some workloads hold both sides in one script of this directory (TWO_SIDED, ids
+starting "automation"): the Dagster side runs that same script with `--side dagster`
+under the Dagster interpreter, e.g. `--only automation` (and `--long --only automation`
+for N=2,000 and for Dagster on its SQLite instance).
+
 Benchmarks are not tests: this reports figures and never fails on a timing.
 """
 
@@ -66,8 +72,30 @@ COUNT_FIELDS = (
     "schedule_ticks",
     "sensor_requests_per_eval",
     "sensor_evals",
+    "partitions",
+    "history_partitions",
+    "materialized_asset_partitions",
+    "requested_first",
+    "requested_idle",
+    "requested_event",
+    "requested_settle",
 )
-SKIP_FIELDS = ("rep",)
+SKIP_FIELDS = ("rep", "reps")
+# Scripts of this directory that hold both sides: `--side dagster` runs Dagster's.
+TWO_SIDED_SCRIPTS = ("automation_compare.py",)
+TWO_SIDED = [
+    ("automation n=500", "automation_compare.py", ["--n", "500"]),
+    ("automation memory n=500", "automation_compare.py", ["--n", "500", "--arco-store", "memory"]),
+]
+TWO_SIDED_LONG = [
+    ("automation n=2000", "automation_compare.py", ["--n", "2000"]),
+    # Dagster's SQLite event log stores an event in about 12 ms: 3 minutes of setup
+    (
+        "automation sqlite n=500",
+        "automation_compare.py",
+        ["--n", "500", "--dagster-store", "sqlite"],
+    ),
+]
 
 
 def dagster_python(flag):
@@ -83,6 +111,13 @@ def dagster_python(flag):
         "no interpreter with dagster: pass --dagster-python PYTHON or set "
         "ARCO_BENCH_DAGSTER_PYTHON (an interpreter with dagster==1.13.28 installed)"
     )
+
+
+def side_command(side, script, args, dirs):
+    """(script path, arguments) of one side's run of a configuration."""
+    if script in TWO_SIDED_SCRIPTS:
+        return os.path.join(HERE, script), [*args, "--side", side]
+    return os.path.join(dirs[side], script), args
 
 
 def interpreter_info(python, env, module):
@@ -202,9 +237,13 @@ def main():
 
     dagster_dir = os.path.abspath(args.dagster_dir)
     dpy = dagster_python(args.dagster_python)
-    configs = select_configs(LONG if args.long else CONFIGS, args.only)
+    configs = select_configs(
+        [*LONG, *TWO_SIDED_LONG] if args.long else [*CONFIGS, *TWO_SIDED], args.only
+    )
     configs, no_arco = available_configs(configs, HERE)
-    configs, no_dagster = available_configs(configs, dagster_dir)
+    two_sided = [c for c in configs if c[1] in TWO_SIDED_SCRIPTS]
+    configs, no_dagster = available_configs([c for c in configs if c not in two_sided], dagster_dir)
+    configs += two_sided
     if no_arco or no_dagster:
         print(
             f"skipped (script missing on one side): {', '.join(no_arco + no_dagster)}",
@@ -236,12 +275,8 @@ def main():
             for ci, (cid, script, sargs) in enumerate(configs):
                 order = ("arco", "dagster") if (rep + ci) % 2 == 0 else ("dagster", "arco")
                 for side in order:
-                    rec = run_once(
-                        os.path.join(dirs[side], script),
-                        sargs,
-                        python=pythons[side],
-                        env=envs[side],
-                    )
+                    path, side_args = side_command(side, script, sargs, dirs)
+                    rec = run_once(path, side_args, python=pythons[side], env=envs[side])
                     rec.update(config=cid, rep=rep, side=side)
                     records[side].append(rec)
                     f.write(json.dumps(rec) + "\n")

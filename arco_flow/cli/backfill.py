@@ -2,6 +2,8 @@
 
 `create`, `resume` and `retry` drive the backfill in this process with a progress bar
 (pass --no-wait to only record it); Ctrl-C leaves it as it is, and `resume` picks it up.
+A backfill recorded with --no-wait is driven by the daemon if one runs: its chunk runs go
+through the run queue, and `resume` and `retry` then leave the driving to the daemon.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ def create(
             max_concurrent=max_concurrent,
             max_partitions_per_run=chunk_size,
             backfill_id=backfill_id,
+            driven_here=not no_wait,
         )
         plan = state.plan
         click.echo(
@@ -141,7 +144,19 @@ def _request(
     return PartitionsRequest(kind="all" if all_ else "missing" if missing else "failed")
 
 
-def _drive(instance: ArcoInstance, backfill_id: str, **kwargs: Any) -> None:
+def _drive(instance: ArcoInstance, backfill_id: str, force: bool = False, **kwargs: Any) -> None:
+    from arco_flow.daemon.backfills import is_driven_by_daemon, load_backfill
+
+    if not force and is_driven_by_daemon(load_backfill(instance, backfill_id)):
+        click.echo(
+            f"backfill {backfill_id} is driven by the daemon, which queues its runs; "
+            f"`arco-flow backfill show {backfill_id}` follows it (--force drives it here)"
+        )
+        return
+    _drive_here(instance, backfill_id, force=force, **kwargs)
+
+
+def _drive_here(instance: ArcoInstance, backfill_id: str, **kwargs: Any) -> None:
     from rich.console import Console
     from rich.progress import (
         BarColumn,

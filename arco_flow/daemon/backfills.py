@@ -3,31 +3,28 @@
 A backfill is its event stream (``backfill:<id>``): the creation holds the plan of
 chunks (`core.backfill.plan_backfill`: contiguous partition ranges, ordered upstream
 first), and every run launched for a chunk is recorded *before* it starts and again when
-it ends. Driving is therefore restartable: `drive_backfill` replays the stream, settles
-the chunks whose run was left behind by a dead driver (finished: recorded; still open:
-resumed; never started: launched again under the same run id), and goes on. Pause,
-resume, cancel and retry are events any process can append; the driver reads them
-between runs, and a cancel also cancels the run in flight.
+it ends. Two drivers read and extend that stream. The daemon's
+(`daemon.backfill_queue`) submits chunk runs to the run queue and never runs one itself.
+`drive_backfill`, here, runs chunk after chunk in its own process (`arco-flow backfill
+create` and `resume` without a daemon). Driving is restartable: `drive_backfill` replays the
+stream, settles the chunks whose run was left behind by a dead driver (finished:
+recorded; still open: resumed; still queued: taken out of the queue and run here; never
+started: launched again under the same run id), and goes on. Pause, resume, cancel and
+retry are events any process can append; the driver reads them between runs, and a
+cancel also cancels the runs in flight (queued ones at once).
 """
 
 from __future__ import annotations
 
 import datetime
-import os
-import socket
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from arco_flow.core.backfill import BackfillChunk, backfill_plan_to_data, plan_backfill
+from arco_flow.core.backfill import backfill_plan_to_data, plan_backfill
 from arco_flow.core.backfill_policy import effective_backfill_policy
-from arco_flow.core.backfill_state import (
-    BackfillState,
-    BackfillStatus,
-    ChunkStatus,
-    restore_backfill_state,
-)
+from arco_flow.core.backfill_state import BackfillState, BackfillStatus, ChunkStatus
 from arco_flow.core.errors import ArcoError, NotFoundError, PartitionError, SelectionError
 from arco_flow.core.events import (
     BackfillCancelRequested,
@@ -50,6 +47,19 @@ from arco_flow.core.partitions import (
     PartitionsSubset,
     infer_partition_mapping,
 )
+from arco_flow.daemon._backfill_stream import (
+    CHUNK_END_BY_RUN_STATUS,
+    append_backfill_event,
+    asset_partitions,
+    cancel_chunk_run,
+    chunk_partition_key_range,
+    chunk_run_executor,
+    chunk_run_tags,
+    driver_info,
+    is_run_queue_driver,
+    load_backfill_with_sequence,
+    refresh_backfill,
+)
 from arco_flow.execution.launcher import Executor
 from arco_flow.execution.run_operations import (
     Loader,
@@ -58,6 +68,7 @@ from arco_flow.execution.run_operations import (
     load_code_location,
     resume_run,
 )
+from arco_flow.execution.run_queue import BACKFILL_TAG
 from arco_flow.sdk.definitions import Definitions, resolve_asset_selection
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.records import RunStatus
@@ -68,20 +79,12 @@ __all__ = [
     "cancel_backfill",
     "create_backfill",
     "drive_backfill",
+    "is_driven_by_daemon",
     "load_backfill",
     "pause_backfill",
     "resume_backfill",
     "retry_backfill",
 ]
-
-BACKFILL_TAG = "arco/backfill"
-"""The tag every run of a backfill carries: the backfill's id."""
-
-_RUN_END = {
-    RunStatus.SUCCESS: "succeeded",
-    RunStatus.FAILURE: "failed",
-    RunStatus.CANCELED: "canceled",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,18 +115,6 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _stream(backfill_id: str) -> str:
-    return f"backfill:{backfill_id}"
-
-
-def _append(instance: ArcoInstance, event: Event, ordinal: int = 0) -> None:
-    instance.append([NewEvent(event=event, idempotency_key=idempotency_key(event, ordinal))])
-
-
-def _driver_info() -> dict[str, Any]:
-    return {"host": socket.gethostname(), "pid": os.getpid()}
-
-
 def create_backfill(
     instance: ArcoInstance,
     definitions: Definitions,
@@ -138,6 +129,7 @@ def create_backfill(
     tags: Mapping[str, str] | None = None,
     backfill_id: str | None = None,
     now: datetime.datetime | None = None,
+    driven_here: bool = False,
 ) -> BackfillState:
     """Plans a backfill and records it; `drive_backfill` runs it.
 
@@ -156,6 +148,8 @@ def create_backfill(
         tags: added to every run's tags.
         backfill_id: the backfill's id; a new one by default.
         now: the time partitions are resolved at (time windows still open are left out).
+        driven_here: record this process as its driver in the same append, so a daemon
+            does not take it over before `drive_backfill` runs it here.
 
     Raises:
         SelectionError: the selection matches nothing, or an asset is not partitioned.
@@ -230,8 +224,14 @@ def create_backfill(
         max_concurrent=max_concurrent,
         tags=dict(tags or {}),
     )
-    _append(instance, created)
-    return BackfillState.from_created(created)
+    events: list[Event] = [created]
+    if driven_here:
+        events.append(BackfillDriverStarted(backfill_id=created.backfill_id, driver=driver_info()))
+    instance.append([NewEvent(event=e, idempotency_key=idempotency_key(e)) for e in events])
+    state = BackfillState.from_created(created)
+    for event in events[1:]:
+        state.apply(event)
+    return state
 
 
 def _selection_data(keys: Collection[AssetKey]) -> list[str]:
@@ -334,20 +334,7 @@ def load_backfill(instance: ArcoInstance, backfill_id: str) -> BackfillState:
     Raises:
         NotFoundError: no backfill has that id.
     """
-    records = instance.read_stream(_stream(backfill_id))
-    if not records:
-        raise NotFoundError(
-            f"no backfill {backfill_id!r} in this store; `arco-flow backfill list` shows them"
-        )
-    return restore_backfill_state(record.event for record in records)
-
-
-def _refresh(instance: ArcoInstance, state: BackfillState, seen: int) -> int:
-    """Applies events appended since `seen` (by other processes too)."""
-    for record in instance.read_stream(_stream(state.backfill_id), after_sequence=seen):
-        state.apply(record.event)
-        seen = record.stream_sequence
-    return seen
+    return load_backfill_with_sequence(instance, backfill_id)[0]
 
 
 class _Driver:
@@ -370,11 +357,11 @@ class _Driver:
         self.job = definitions.resolve_job_def(created.job_name)
 
     def append(self, event: Event) -> None:
-        _append(self.instance, event, ordinal=self.seen)
+        append_backfill_event(self.instance, event, ordinal=self.seen)
         self.refresh()
 
     def refresh(self) -> None:
-        self.seen = _refresh(self.instance, self.state, self.seen)
+        self.seen = refresh_backfill(self.instance, self.state, self.seen)
         if self.on_progress is not None:
             self.on_progress(self.state)
 
@@ -388,8 +375,15 @@ class _Driver:
         except NotFoundError:
             self.launch(chunk_id, run_id, state.attempts[chunk_id])  # it never started
             return
-        if run.status in _RUN_END:
-            self.finish(chunk_id, run_id, _RUN_END[run.status])
+        if run.status in CHUNK_END_BY_RUN_STATUS:
+            self.finish(chunk_id, run_id, CHUNK_END_BY_RUN_STATUS[run.status])
+            return
+        if run.status is RunStatus.QUEUED:
+            # Queued by the daemon's driver: a daemon's queue loop could start it while it
+            # runs here, so it leaves the queue and the chunk runs again under a new id.
+            reason = f"backfill {state.backfill_id} is driven in a process of its own"
+            cancel_chunk_run(instance, run, reason=reason)
+            self.launch(chunk_id, str(uuid.uuid4()), state.attempts[chunk_id] + 1)
             return
         if coordinator_is_alive(run.coordinator):
             raise ArcoError(
@@ -403,7 +397,8 @@ class _Driver:
         state = self.state
         created = state.created
         chunk = state.plan.chunks[chunk_id]
-        if state.chunk_status[chunk_id] is not ChunkStatus.LAUNCHED:
+        launched = state.chunk_status[chunk_id] is ChunkStatus.LAUNCHED
+        if not launched or state.run_ids[chunk_id] != run_id:
             self.append(
                 BackfillChunkLaunched(
                     backfill_id=state.backfill_id,
@@ -412,24 +407,19 @@ class _Driver:
                     attempt=attempt,
                 )
             )
-        partition = chunk.partition
         try:
             outcome = launch_into_instance(
                 self.job,
                 self.instance,
                 code_location=created.code_location or None,
-                executor="process_pool" if created.executor == "process_pool" else "in_process",
+                executor=chunk_run_executor(created),
                 run_config=dict(created.run_config) or None,
                 asset_selection=list(chunk.asset_keys),
                 max_concurrent=created.max_concurrent,
-                tags={**created.tags, BACKFILL_TAG: state.backfill_id},
+                tags=chunk_run_tags(created),
                 run_id=run_id,
-                partition_key=partition.key,
-                partition_key_range=(
-                    None
-                    if partition.key is not None
-                    else PartitionKeyRange(str(partition.range_start), str(partition.range_end))
-                ),
+                partition_key=chunk.partition.key,
+                partition_key_range=chunk_partition_key_range(chunk),
                 on_record=self.on_record,
             )
         except ArcoError as error:
@@ -446,7 +436,7 @@ class _Driver:
                 run_id=run_id,
                 attempt=state.attempts[chunk_id],
                 status=status,
-                partition_count=_asset_partitions(state.plan.chunks[chunk_id]),
+                partition_count=asset_partitions(state.plan.chunks[chunk_id]),
                 message=message,
             )
         )
@@ -479,13 +469,9 @@ def _outcome_status(outcome: Any) -> str:
     return "canceled" if outcome.canceled else "failed"
 
 
-def _load_with_sequence(instance: ArcoInstance, backfill_id: str) -> tuple[BackfillState, int]:
-    records = instance.read_stream(_stream(backfill_id))
-    if not records:
-        raise NotFoundError(
-            f"no backfill {backfill_id!r} in this store; `arco-flow backfill list` shows them"
-        )
-    return restore_backfill_state(r.event for r in records), records[-1].stream_sequence
+def is_driven_by_daemon(state: BackfillState) -> bool:
+    """Whether a live daemon in another process drives the backfill through the run queue."""
+    return is_run_queue_driver(state.driver) and coordinator_is_alive(state.driver)
 
 
 def drive_backfill(
@@ -515,7 +501,7 @@ def drive_backfill(
         NotFoundError: no such backfill.
         ArcoError: the backfill is paused, or another live process drives it.
     """
-    state, seen = _load_with_sequence(instance, backfill_id)
+    state, seen = load_backfill_with_sequence(instance, backfill_id)
     if state.status.is_terminal:
         return state
     if state.status is BackfillStatus.PAUSED:
@@ -524,6 +510,12 @@ def drive_backfill(
             "resumes and drives it"
         )
     if not force and coordinator_is_alive(state.driver):
+        if is_driven_by_daemon(state):
+            raise ArcoError(
+                f"backfill {backfill_id} is driven by the daemon (process "
+                f"{state.driver.get('pid')}), which queues its runs; `arco-flow backfill show "
+                f"{backfill_id}` follows it, or pass --force to drive it in this process"
+            )
         raise ArcoError(
             f"backfill {backfill_id} is driven by process {state.driver.get('pid')} on this "
             "host; wait for it, pause or cancel the backfill, or pass --force if it is stuck"
@@ -531,23 +523,25 @@ def drive_backfill(
     if definitions is None:
         definitions = loader(state.created.code_location)
     driver = _Driver(instance, state, seen, definitions, loader, on_progress, on_record)
-    driver.append(BackfillDriverStarted(backfill_id=backfill_id, driver=_driver_info()))
+    driver.append(BackfillDriverStarted(backfill_id=backfill_id, driver=driver_info()))
     return driver.run()
 
 
 def pause_backfill(instance: ArcoInstance, backfill_id: str, reason: str = "") -> BackfillState:
-    """Stops starting new chunks; the run in flight finishes.
+    """Stops starting new chunks; the runs in flight (queued or started) finish.
 
     Raises:
         ArcoError: the backfill has ended or is already paused.
     """
-    state, seen = _load_with_sequence(instance, backfill_id)
+    state, seen = load_backfill_with_sequence(instance, backfill_id)
     if state.status is not BackfillStatus.RUNNING:
         raise ArcoError(
             f"backfill {backfill_id} is {state.status.value}; only a running one pauses"
         )
-    _append(instance, BackfillPaused(backfill_id=backfill_id, reason=reason), ordinal=seen)
-    _refresh(instance, state, seen)
+    append_backfill_event(
+        instance, BackfillPaused(backfill_id=backfill_id, reason=reason), ordinal=seen
+    )
+    refresh_backfill(instance, state, seen)
     return state
 
 
@@ -559,31 +553,35 @@ def resume_backfill(instance: ArcoInstance, backfill_id: str) -> BackfillState:
     Raises:
         ArcoError: the backfill has ended.
     """
-    state, seen = _load_with_sequence(instance, backfill_id)
+    state, seen = load_backfill_with_sequence(instance, backfill_id)
     if state.status.is_terminal:
         raise ArcoError(
             f"backfill {backfill_id} ended {state.status.value}; "
             f"`arco-flow backfill retry {backfill_id}` runs its failed partitions again"
         )
     if state.status is BackfillStatus.PAUSED:
-        _append(instance, BackfillResumed(backfill_id=backfill_id), ordinal=seen)
-        _refresh(instance, state, seen)
+        append_backfill_event(instance, BackfillResumed(backfill_id=backfill_id), ordinal=seen)
+        refresh_backfill(instance, state, seen)
     return state
 
 
 def cancel_backfill(instance: ArcoInstance, backfill_id: str, reason: str = "") -> BackfillState:
-    """Cancels the backfill: its run in flight is canceled, no chunk starts again.
+    """Cancels the backfill: no chunk starts again, and its runs in flight are canceled.
 
-    With no live driver (paused, or its driver died) the backfill ends at once.
+    A queued chunk run ends CANCELED at once; a started one is asked to stop. With no
+    live driver (paused, or its driver died) the backfill ends at once; a live driver
+    ends it once none of its runs is active.
 
     Raises:
         ArcoError: the backfill has ended.
     """
-    state, seen = _load_with_sequence(instance, backfill_id)
+    state, seen = load_backfill_with_sequence(instance, backfill_id)
     if state.status.is_terminal:
         raise ArcoError(f"backfill {backfill_id} already ended {state.status.value}")
-    _append(instance, BackfillCancelRequested(backfill_id=backfill_id, reason=reason), seen)
-    seen = _refresh(instance, state, seen)
+    append_backfill_event(
+        instance, BackfillCancelRequested(backfill_id=backfill_id, reason=reason), seen
+    )
+    seen = refresh_backfill(instance, state, seen)
     for chunk_id in state.launched_chunks():
         run_id = state.run_ids[chunk_id]
         assert run_id is not None
@@ -591,11 +589,12 @@ def cancel_backfill(instance: ArcoInstance, backfill_id: str, reason: str = "") 
             run = instance.get_run(run_id)
         except NotFoundError:
             continue
-        if run.status not in _RUN_END:
-            instance.request_cancel(run_id, reason=f"backfill {backfill_id} canceled")
+        cancel_chunk_run(instance, run, reason=f"backfill {backfill_id} canceled")
     if not coordinator_is_alive(state.driver):
-        _append(instance, BackfillEnded(backfill_id=backfill_id, status="canceled"), seen)
-        _refresh(instance, state, seen)
+        append_backfill_event(
+            instance, BackfillEnded(backfill_id=backfill_id, status="canceled"), seen
+        )
+        refresh_backfill(instance, state, seen)
     return state
 
 
@@ -605,7 +604,7 @@ def retry_backfill(instance: ArcoInstance, backfill_id: str) -> BackfillState:
     Raises:
         ArcoError: a live driver still runs it, or no chunk failed.
     """
-    state, seen = _load_with_sequence(instance, backfill_id)
+    state, seen = load_backfill_with_sequence(instance, backfill_id)
     if not state.status.is_terminal and coordinator_is_alive(state.driver):
         raise ArcoError(
             f"backfill {backfill_id} is still running; retry its failed partitions once it ends"
@@ -616,11 +615,11 @@ def retry_backfill(instance: ArcoInstance, backfill_id: str) -> BackfillState:
             f"no chunk of backfill {backfill_id} failed or was canceled; nothing to retry"
         )
     failed_partitions = sum(
-        _asset_partitions(state.plan.chunks[c])
+        asset_partitions(state.plan.chunks[c])
         for c in chunk_ids
         if state.chunk_status[c] is ChunkStatus.FAILED
     )
-    _append(
+    append_backfill_event(
         instance,
         BackfillRetried(
             backfill_id=backfill_id,
@@ -632,9 +631,5 @@ def retry_backfill(instance: ArcoInstance, backfill_id: str) -> BackfillState:
         ),
         ordinal=seen,
     )
-    _refresh(instance, state, seen)
+    refresh_backfill(instance, state, seen)
     return state
-
-
-def _asset_partitions(chunk: BackfillChunk) -> int:
-    return chunk.partition_count * len(chunk.asset_keys)

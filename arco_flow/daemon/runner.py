@@ -30,11 +30,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from arco_flow.core.errors import ArcoError
 from arco_flow.core.manifest import Manifest
 from arco_flow.core.manifest_view import AssetDefinitionsView, ManifestDefinitions
 from arco_flow.daemon.automation_loop import AUTOMATION_TICK_TAG, AutomationDaemon
-from arco_flow.daemon.backfills import drive_backfill, load_backfill
+from arco_flow.daemon.backfill_queue import BackfillQueueDriver
 from arco_flow.daemon.code_server import DEFAULT_EVALUATION_TIMEOUT_S, CodeServer, Instigators
 from arco_flow.daemon.freshness import FreshnessDaemon  # freshness policies (issue 6, item 5)
 from arco_flow.daemon.lease import DEFAULT_LEASE_TTL_S, DaemonLease
@@ -55,7 +54,7 @@ from arco_flow.daemon.scheduler import DEFAULT_MAX_CATCH_UP_TICKS, MissedTickPol
 from arco_flow.daemon.sensors import SENSOR_NAME_TAG, SensorDaemon
 from arco_flow.daemon.ticks import RunLauncher, ThreadRunLauncher, TickOutcome
 from arco_flow.execution.launcher import Executor
-from arco_flow.execution.run_operations import coordinator_is_alive, load_code_location
+from arco_flow.execution.run_operations import load_code_location
 from arco_flow.execution.run_process import store_address
 from arco_flow.execution.run_queue import QueueLimits
 from arco_flow.sdk.definitions import Definitions
@@ -225,8 +224,10 @@ def run_daemon(
         _LOG.warning("resuming run %s, left unfinished by a daemon that stopped", run_id)
     report = on_error or _log_error
 
+    backfill_driver = BackfillQueueDriver(instance, on_error=report)
+
     def backfills(_now: float) -> list[TickOutcome]:
-        _drive_backfills(instance, report)
+        _drive_backfills(instance, report, backfill_driver)
         return []
 
     loops: dict[str, Callable[[float], list[TickOutcome]]] = {
@@ -285,15 +286,20 @@ def _loop(
         stop_event.wait(interval_s)
 
 
-def _drive_backfills(instance: ArcoInstance, report: Callable[[str, BaseException], None]) -> None:
-    """Drives each unfinished backfill that no live process drives, one at a time."""
-    for backfill in instance.get_backfills(statuses=("RUNNING", "CANCELING")):
-        try:
-            if coordinator_is_alive(load_backfill(instance, backfill.backfill_id).driver):
-                continue  # its own process (e.g. `arco-flow backfill create`) drives it
-            drive_backfill(instance, backfill.backfill_id)
-        except ArcoError as error:
-            report(f"backfill {backfill.backfill_id}", error)
+def _drive_backfills(
+    instance: ArcoInstance,
+    report: Callable[[str, BaseException], None],
+    driver: BackfillQueueDriver | None = None,
+) -> None:
+    """Advances each unfinished backfill no other live process drives, through the queue.
+
+    A pass never blocks and runs no chunk here: it settles the chunks whose runs ended and
+    submits the ready ones to the run queue, whose loop starts them (in run processes with
+    a code location and a store on disk), so the daemon never imports user code for a
+    backfill and its runs wait behind higher-priority ones. `driver` keeps each
+    backfill's state between passes; without one, each pass replays the streams.
+    """
+    (driver or BackfillQueueDriver(instance, on_error=report)).tick(0.0)
 
 
 def _no_outcomes(_acted: list[str]) -> list[TickOutcome]:

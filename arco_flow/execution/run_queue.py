@@ -491,6 +491,9 @@ def _holder(claim: RunClaimed) -> str:
 def cancel_queued_run(instance: ArcoInstance, run_id: str, reason: str = "") -> RunRecord:
     """Cancels a run; a QUEUED one ends CANCELED at once, a started one is asked to stop.
 
+    A QUEUED run that a live process has claimed is being started (its `RunStarted` may
+    not be recorded yet): it is asked to stop, like a started one.
+
     Raises:
         NotFoundError: no such run.
         ArcoError: the run already ended.
@@ -499,7 +502,7 @@ def cancel_queued_run(instance: ArcoInstance, run_id: str, reason: str = "") -> 
     if run.status.is_finished:
         raise ArcoError(f"run {run_id} already ended ({run.status.value}); nothing to cancel")
     instance.request_cancel(run_id, reason=reason)
-    if run.plan_id == "":
+    if run.plan_id == "" and not claim_is_held(run.coordinator):
         canceled = RunCanceled(run_id=run_id)
         instance.append([NewEvent(event=canceled, idempotency_key=idempotency_key(canceled))])
     return instance.get_run(run_id)
