@@ -17,7 +17,7 @@ nested ``result``, read the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -157,50 +157,63 @@ def _tree_to_data(result: ConditionResult, key: AssetKey) -> dict[str, Any]:
     share few distinct subsets, so this is a fraction of the nested form's size
     (`_expand_tree` gives the nested form back).
     """
-    shape: list[int] = []
-    true: list[int] = []
-    keys: list[list[str]] = []
-    statuses: list[bool | list[list[int]]] = []
-    known: dict[Any, int] = {}
+    flat = _FlatTree()
+    flat.add(result, key)
+    return {"shape": flat.shape, "true": flat.true, "statuses": flat.statuses, "keys": flat.keys}
 
-    def walk(node: ConditionResult, parent: AssetKey) -> None:
+
+class _FlatTree:
+    """The nodes of a result tree in pre-order.
+
+    A class, not a recursive closure: such a closure is a reference cycle, garbage that
+    only the cyclic collector frees (thousands per tick; see `daemon.heap`).
+    """
+
+    def __init__(self) -> None:
+        self.shape: list[int] = []
+        self.true: list[int] = []
+        self.keys: list[list[str]] = []
+        self.statuses: list[bool | list[list[int]]] = []
+        self._known: dict[Any, int] = {}
+
+    def add(self, node: ConditionResult, parent: AssetKey) -> None:
         status = node.true_subset
         marker = status if isinstance(status, bool) else status.ranges
-        index = known.get(marker)
+        index = self._known.get(marker)
         if index is None:
-            index = known[marker] = len(statuses)
-            statuses.append(_status_to_data(status))
-        true.append(index)
+            index = self._known[marker] = len(self.statuses)
+            self.statuses.append(_status_to_data(status))
+        self.true.append(index)
         moved = node.key != parent
-        shape.append(len(node.child_results) * 2 + moved)
+        self.shape.append(len(node.child_results) * 2 + moved)
         if moved:
-            keys.append(list(node.key.path))
+            self.keys.append(list(node.key.path))
         for child in node.child_results:
-            walk(child, node.key)
-
-    walk(result, key)
-    return {"shape": shape, "true": true, "statuses": statuses, "keys": keys}
+            self.add(child, node.key)
 
 
 def _expand_tree(data: Mapping[str, Any]) -> dict[str, Any]:
     """The nested form (``true``, ``key``, ``children``) of a `_tree_to_data` tree."""
-    shape, true, statuses = data["shape"], data["true"], data["statuses"]
-    keys = iter(data["keys"])
-    position = 0
+    expanded, _ = _expand_node(data, iter(data["keys"]), 0)
+    return expanded
 
-    def node() -> dict[str, Any]:
-        nonlocal position
-        here = position
-        position += 1
-        expanded: dict[str, Any] = {"true": statuses[true[here]]}
-        count, moved = divmod(shape[here], 2)
-        if moved:
-            expanded["key"] = next(keys)
-        if count:
-            expanded["children"] = [node() for _ in range(count)]
-        return expanded
 
-    return node()
+def _expand_node(
+    data: Mapping[str, Any], keys: Iterator[list[str]], position: int
+) -> tuple[dict[str, Any], int]:
+    """The node at `position` of a flat tree, expanded, and the position after its subtree."""
+    expanded: dict[str, Any] = {"true": data["statuses"][data["true"][position]]}
+    count, moved = divmod(data["shape"][position], 2)
+    if moved:
+        expanded["key"] = next(keys)
+    position += 1
+    if count:
+        children = []
+        for _ in range(count):
+            child, position = _expand_node(data, keys, position)
+            children.append(child)
+        expanded["children"] = children
+    return expanded, position
 
 
 def _result_data(entry: Mapping[str, Any]) -> Mapping[str, Any]:
