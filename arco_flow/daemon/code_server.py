@@ -331,7 +331,9 @@ class CodeServer:
     def _result(reply: Mapping[str, Any], what: str) -> dict[str, Any]:
         if reply.get("kind") == "error":
             info = ErrorInfo.from_data(reply["error"])
-            raise CodeServerError(f"{what} failed in the code server: {info.message}", info)
+            raise CodeServerError(
+                f"{what} failed in the code server ({info.class_name}): {info.message}", info
+            )
         if reply.get("kind") == "instigators":
             return dict(reply)
         return dict(reply["result"])

@@ -78,6 +78,8 @@ class DaemonLease:
         self._instance, self._ttl, self._clock, self._name = instance, ttl_s, clock, lease_name
         self.daemon_id = uuid.uuid4().hex
         self._beats = itertools.count(1)
+        self._folded: tuple[LeaseHolder | None, int] = (None, 0)
+        """The holder as of a stream position: `_read` goes on from there."""
 
     @property
     def heartbeat_interval_s(self) -> float:
@@ -85,9 +87,15 @@ class DaemonLease:
         return self._ttl / 3
 
     def _read(self) -> tuple[LeaseHolder | None, int]:
-        holder: LeaseHolder | None = None
-        sequence = 0
-        for record in self._instance.read_stream(f"daemon:{self._name}"):
+        """The holder and the stream position, folding only what the stream added.
+
+        The stream grows by a heartbeat every `heartbeat_interval_s` for as long as the
+        store lives: each call reads the records after the last one folded, never the
+        whole stream again.
+        """
+        holder, sequence = self._folded
+        stream = f"daemon:{self._name}"
+        for record in self._instance.read_stream(stream, after_sequence=sequence):
             sequence = record.stream_sequence
             event = record.event
             if isinstance(event, DaemonLeaseAcquired):
@@ -108,6 +116,7 @@ class DaemonLease:
                 holder = replace(holder, heartbeat_time=record.timestamp)
             else:
                 holder = None
+        self._folded = (holder, sequence)
         return holder, sequence
 
     def holder(self) -> LeaseHolder | None:

@@ -96,3 +96,29 @@ def test_run_daemon_ticks_until_stopped_and_releases_its_lease(instance: ArcoIns
     assert not thread.is_alive()
     assert DaemonLease(instance).holder() is None
     assert [run.tags.get("arco/sensor_name") for run in instance.get_runs()] == ["once"]
+
+
+def test_a_heartbeat_reads_only_what_the_lease_stream_added(
+    instance: ArcoInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(1_000.0)
+    lease = DaemonLease(instance, ttl_s=60, clock=clock)
+    lease.acquire()
+    for _ in range(50):
+        clock.now += 20
+        lease.heartbeat()
+    read: list[int] = []
+    real = instance.read_stream
+
+    def counting(stream: str, *, after_sequence: int = 0):  # type: ignore[no-untyped-def]
+        records = real(stream, after_sequence=after_sequence)
+        read.append(len(records))
+        return records
+
+    monkeypatch.setattr(instance, "read_stream", counting)
+    clock.now += 20
+    lease.heartbeat()
+    assert sum(read) <= 1  # its own previous heartbeat at most, not the 51 before it
+    holder = DaemonLease(instance, ttl_s=60, clock=clock).holder()
+    assert holder is not None
+    assert holder.daemon_id == lease.daemon_id
