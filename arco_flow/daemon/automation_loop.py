@@ -409,11 +409,24 @@ def _restore(
 ) -> tuple[AutomationCursor | None, tuple[int, int]]:
     """The cursor the stream leaves, and the ticks and bytes recorded after its snapshot.
 
-    Only the latest snapshot and the changes of later evaluations are decoded.
+    Only the stream from the snapshot before the latest one is read, and of that only
+    the latest snapshot and the changes of later evaluations are decoded.
     """
     snapshot: AutomationCursorSnapshotted | None = None
     changes: list[TickStarted] = []
-    for record in instance.read_stream(instigator_stream(AUTOMATION_INSTIGATOR)):
+    stream = instigator_stream(AUTOMATION_INSTIGATOR)
+    # Read from the snapshot before the latest: the stream grows without end, and the
+    # window between the two (100 recorded ticks at least) holds any tick a racing
+    # daemon recorded before the latest snapshot landed.
+    snapshots = instance.storage.latest_sequences(
+        stream,
+        event_types=[AutomationCursorSnapshotted.EVENT_TYPE],
+        limit=2,
+        tenant_id=instance.tenant_id,
+        workspace_id=instance.workspace_id,
+    )
+    start = snapshots[-1] - 1 if snapshots else 0
+    for record in instance.read_stream(stream, after_sequence=start):
         event = record.event
         if isinstance(event, AutomationCursorSnapshotted):
             if snapshot is None or event.evaluation_id > snapshot.evaluation_id:

@@ -151,6 +151,21 @@ class MemoryEventStore:
         end = None if limit is None else max(after_sequence, 0) + limit
         return records[max(after_sequence, 0) : end]
 
+    def latest_sequences(
+        self,
+        stream: str,
+        *,
+        event_types: Collection[str],
+        limit: int,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[int]:
+        """See `EventStore.latest_sequences`."""
+        wanted = set(event_types)
+        records = reversed(self._streams.get((tenant_id, workspace_id, stream), []))
+        matching = (r.stream_sequence for r in records if r.event.EVENT_TYPE in wanted)
+        return list(islice(matching, limit))
+
     def read_all(
         self,
         *,

@@ -108,6 +108,22 @@ class EventStore(Protocol):
         """
         ...
 
+    def latest_sequences(
+        self,
+        stream: str,
+        *,
+        event_types: Collection[str],
+        limit: int,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[int]:
+        """The sequences of the newest `limit` events of `stream` of `event_types`.
+
+        Newest first, and nothing is decoded: a reader of a long stream finds where to
+        start reading.
+        """
+        ...
+
     def last_event_id(
         self, *, tenant_id: str = DEFAULT_TENANT, workspace_id: str = DEFAULT_WORKSPACE
     ) -> int:

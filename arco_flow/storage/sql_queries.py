@@ -142,6 +142,28 @@ def events_by_keys(
     return found
 
 
+def latest_sequences(
+    connection: Connection,
+    tenant_id: str,
+    workspace_id: str,
+    stream: str,
+    event_types: Collection[str],
+    limit: int,
+) -> list[int]:
+    """The sequences of the newest `limit` events of `stream` of `event_types`, newest first."""
+    query = (
+        select(_events.c.stream_sequence)
+        .where(
+            _in_scope(_events, tenant_id, workspace_id),
+            _events.c.stream == stream,
+            _events.c.event_type.in_(sorted(set(event_types))),
+        )
+        .order_by(_events.c.stream_sequence.desc())
+        .limit(limit)
+    )
+    return [int(sequence) for sequence in connection.execute(query).scalars()]
+
+
 def read_stream(
     connection: Connection,
     tenant_id: str,

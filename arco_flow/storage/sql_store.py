@@ -194,6 +194,21 @@ class SqlEventStore:
                 limit=limit,
             )
 
+    def latest_sequences(
+        self,
+        stream: str,
+        *,
+        event_types: Collection[str],
+        limit: int,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[int]:
+        """See `EventStore.latest_sequences`."""
+        with transaction(self._engine, write=False) as connection:
+            return queries.latest_sequences(
+                connection, tenant_id, workspace_id, stream, event_types, limit
+            )
+
     def read_all(
         self,
         *,

@@ -131,3 +131,34 @@ def test_snapshot_thresholds_must_be_positive() -> None:
         launcher = ThreadRunLauncher(instance, DEFS, code_location=None)
         with pytest.raises(ConfigError, match="snapshot_every_ticks"):
             AutomationDaemon(instance, DEFS, launcher=launcher, snapshot_every_ticks=0)
+
+
+def test_a_restart_reads_the_stream_from_the_snapshot_before_the_latest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ArcoInstance.from_home(tmp_path / "home") as instance:
+        launcher = ThreadRunLauncher(instance, DEFS, code_location=None)
+        daemon = AutomationDaemon(instance, DEFS, launcher=launcher, snapshot_every_ticks=2)
+        for second in range(10):
+            instance.add_dynamic_partitions(LETTERS.name, [f"r{second}"])  # each tick records
+            daemon.tick(T0 + second)
+            launcher.wait()
+            daemon.finish_unfinished()
+        stream = instigator_stream(AUTOMATION_INSTIGATOR)
+        records = instance.read_stream(stream)
+        at = [
+            r.stream_sequence for r in records if isinstance(r.event, AutomationCursorSnapshotted)
+        ]
+        assert len(at) == 5
+        read_from: list[int] = []
+        real = instance.read_stream
+
+        def recording(name: str, *, after_sequence: int = 0):  # type: ignore[no-untyped-def]
+            if name == stream:
+                read_from.append(after_sequence)
+            return real(name, after_sequence=after_sequence)
+
+        monkeypatch.setattr(instance, "read_stream", recording)
+        cursor = restored(instance)
+        assert read_from == [at[-2] - 1]  # not from the start of the stream
+        assert same_state(cursor, daemon.cursor)

@@ -182,3 +182,28 @@ def test_last_event_id_is_of_the_instances_own_workspace(instance):  # noqa: F81
     _append(other, _started("s", DAYS[0]))
     assert instance.storage.last_event_id(**scope) == mine
     assert other.storage.last_event_id(tenant_id="other", workspace_id=other.workspace_id) > mine
+
+
+def test_latest_sequences_are_the_newest_of_the_types_asked_newest_first(instance):  # noqa: F811
+    scope = {"tenant_id": instance.tenant_id, "workspace_id": instance.workspace_id}
+    stream = "run:r"
+    assert instance.storage.latest_sequences(stream, event_types=["x/1"], limit=2, **scope) == []
+    _append(instance, _started("r", DAYS[0], DAYS[3]))
+    for day in DAYS[:3]:
+        _append(instance, _materialized("r", day))
+    _append(instance, RunSucceeded(run_id="r"))
+    records = instance.read_stream(stream)
+    materialized = [
+        r.stream_sequence for r in records if r.event.EVENT_TYPE == "asset.materialized/1"
+    ]
+    assert len(materialized) == 3
+    found = instance.storage.latest_sequences(
+        stream, event_types=["asset.materialized/1"], limit=2, **scope
+    )
+    assert found == materialized[:-3:-1]
+    both = instance.storage.latest_sequences(
+        stream, event_types=["asset.materialized/1", RunSucceeded.EVENT_TYPE], limit=10, **scope
+    )
+    assert both == sorted([*materialized, records[-1].stream_sequence], reverse=True)
+    other = {"tenant_id": "other", "workspace_id": instance.workspace_id}
+    assert instance.storage.latest_sequences(stream, event_types=["x"], limit=9, **other) == []
