@@ -251,24 +251,52 @@ def store_verify() -> None:
     "--max-concurrent-runs",
     type=click.IntRange(min=0),
     default=None,
-    help="The daemon's limit of running runs, to explain waits against.",
+    help="Explain waits against this limit of running runs (default: the daemon's).",
 )
 @click.option(
     "--tag-limit",
     "tag_limits",
     multiple=True,
-    help="The daemon's tag limits, KEY=VALUE:N or KEY:N (repeatable).",
+    help="Explain waits against these tag limits, KEY=VALUE:N or KEY:N (repeatable; "
+    "default: the daemon's).",
 )
 def runs_queue(max_concurrent_runs: int | None, tag_limits: Sequence[str]) -> None:
-    """Queued runs in launch order, and why each waits (under the limits given)."""
-    from arco_flow.daemon.queue import explain_queue
-    from arco_flow.execution.run_queue import QueueLimits, parse_tag_limit
+    """Queued runs in launch order, and why each waits.
 
-    limits = QueueLimits(
-        max_concurrent_runs=max_concurrent_runs,
-        tag_limits=tuple(parse_tag_limit(text) for text in tag_limits),
+    Under the limits the latest daemon recorded, or those given.
+    """
+    from arco_flow.daemon.queue import explain_queue
+    from arco_flow.execution.run_queue import (
+        QueueLimits,
+        parse_tag_limit,
+        recorded_queue_limits,
+        tag_limit_text,
     )
+
     with _instance() as instance:
+        limits: QueueLimits | None = None
+        if max_concurrent_runs is not None or tag_limits:
+            limits = QueueLimits(
+                max_concurrent_runs=max_concurrent_runs,
+                tag_limits=tuple(parse_tag_limit(text) for text in tag_limits),
+            )
+            source = "as given"
+        else:
+            limits = recorded_queue_limits(instance)
+            source = "the daemon's"
+        if limits is None:
+            limits = QueueLimits()
+            click.echo(
+                "limits: none (no daemon has run on this store; --max-concurrent-runs and "
+                "--tag-limit explain waits against other limits)"
+            )
+        else:
+            most = limits.max_concurrent_runs
+            tags = ", ".join(tag_limit_text(limit) for limit in limits.tag_limits)
+            click.echo(
+                f"limits ({source}): {'no limit' if most is None else most} running at once"
+                + (f"; tags {tags}" if tags else "")
+            )
         decisions = explain_queue(instance, limits)
         if not decisions:
             click.echo("no queued runs")

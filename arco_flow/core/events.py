@@ -33,6 +33,7 @@ __all__ = [
     "DaemonHeartbeat",
     "DaemonLeaseAcquired",
     "DaemonLeaseReleased",
+    "DaemonQueueLimitsSet",
     "INSTIGATOR_EVENT_TYPES",
     "AutomationCursorSnapshotted",
     "InstigatorEvent",
@@ -814,6 +815,24 @@ class DaemonLeaseReleased:
     daemon_id: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonQueueLimitsSet:
+    """The run queue limits a daemon runs under, recorded when it takes the store.
+
+    So that `arco-flow runs queue` explains waits against the limits in force.
+    """
+
+    STREAM_PREFIX: ClassVar[str] = "daemon"
+    STREAM_FIELD: ClassVar[str] = "lease_name"
+    EVENT_TYPE: ClassVar[str] = "daemon.queue_limits_set/1"
+    lease_name: str
+    daemon_id: str
+    max_concurrent_runs: int | None = None
+    """The most runs running at once (None: no limit)."""
+    tag_limits: tuple[str, ...] = ()
+    """Each as ``KEY=VALUE:N`` or ``KEY:N`` (`execution.run_queue.parse_tag_limit`)."""
+
+
 # -- freshness policies (issue 6, item 5) --
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FreshnessStateChanged:
@@ -947,12 +966,15 @@ INSTIGATOR_EVENT_TYPES: tuple[type[InstigatorEvent], ...] = (
 )
 """The events of the ``instigator:<name>`` streams: a schedule's or sensor's status and ticks."""
 
-DaemonEvent: TypeAlias = DaemonLeaseAcquired | DaemonHeartbeat | DaemonLeaseReleased
+DaemonEvent: TypeAlias = (
+    DaemonLeaseAcquired | DaemonHeartbeat | DaemonLeaseReleased | DaemonQueueLimitsSet
+)
 
 DAEMON_EVENT_TYPES: tuple[type[DaemonEvent], ...] = (
     DaemonLeaseAcquired,
     DaemonHeartbeat,
     DaemonLeaseReleased,
+    DaemonQueueLimitsSet,
 )
 """The events of the ``daemon:<lease_name>`` stream: which daemon owns the store."""
 

@@ -56,7 +56,7 @@ from arco_flow.daemon.ticks import RunLauncher, ThreadRunLauncher, TickOutcome
 from arco_flow.execution.launcher import Executor
 from arco_flow.execution.run_operations import load_code_location
 from arco_flow.execution.run_process import store_address
-from arco_flow.execution.run_queue import QueueLimits
+from arco_flow.execution.run_queue import QueueLimits, record_queue_limits
 from arco_flow.sdk.definitions import Definitions
 from arco_flow.sdk.schedules import SCHEDULE_NAME_TAG
 from arco_flow.storage.instance import ArcoInstance
@@ -190,6 +190,10 @@ def run_daemon(
         for server in servers:
             server.close()
         raise
+    # -- run queue and monitoring (issue 6) --
+    record_queue_limits(
+        instance, queue_limits or QueueLimits(), lease_name="default", daemon_id=lease.daemon_id
+    )
     # -- run queue and monitoring (issue 6) --
     tick_launcher: RunLauncher = launcher
     if enqueue_runs:

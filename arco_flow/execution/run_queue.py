@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from arco_flow.core.errors import ArcoError, ConfigError
 from arco_flow.core.events import (
+    DaemonQueueLimitsSet,
     ErrorInfo,
     NewEvent,
     RunCanceled,
@@ -67,6 +68,9 @@ __all__ = [
     "RunClaimedError",
     "TagLimit",
     "cancel_queued_run",
+    "record_queue_limits",
+    "recorded_queue_limits",
+    "tag_limit_text",
     "claim_is_held",
     "claim_queued_run",
     "launch_queued_run",
@@ -133,6 +137,54 @@ class QueueLimits:
     def __post_init__(self) -> None:
         if self.max_concurrent_runs is not None and self.max_concurrent_runs < 0:
             raise ConfigError(f"max concurrent runs is {self.max_concurrent_runs}; give 0 or more")
+
+
+def tag_limit_text(limit: TagLimit) -> str:
+    """The text form of `limit`, as `parse_tag_limit` reads it."""
+    where = limit.key if limit.value is None else f"{limit.key}={limit.value}"
+    return f"{where}:{limit.limit}"
+
+
+def record_queue_limits(
+    instance: ArcoInstance, limits: QueueLimits, *, lease_name: str, daemon_id: str
+) -> None:
+    """Records the limits the daemon `daemon_id` runs its queue under."""
+    event = DaemonQueueLimitsSet(
+        lease_name=lease_name,
+        daemon_id=daemon_id,
+        max_concurrent_runs=limits.max_concurrent_runs,
+        tag_limits=tuple(tag_limit_text(limit) for limit in limits.tag_limits),
+    )
+    instance.append([NewEvent(event=event, idempotency_key=idempotency_key(event))])
+
+
+def recorded_queue_limits(
+    instance: ArcoInstance, lease_name: str = "default"
+) -> QueueLimits | None:
+    """The limits the latest daemon recorded (None: no daemon recorded any)."""
+    stream = f"daemon:{lease_name}"
+    found = instance.storage.latest_sequences(
+        stream,
+        event_types=[DaemonQueueLimitsSet.EVENT_TYPE],
+        limit=1,
+        tenant_id=instance.tenant_id,
+        workspace_id=instance.workspace_id,
+    )
+    if not found:
+        return None
+    [record] = instance.storage.read_stream(
+        stream,
+        after_sequence=found[0] - 1,
+        limit=1,
+        tenant_id=instance.tenant_id,
+        workspace_id=instance.workspace_id,
+    )
+    event = record.event
+    assert isinstance(event, DaemonQueueLimitsSet)
+    return QueueLimits(
+        max_concurrent_runs=event.max_concurrent_runs,
+        tag_limits=tuple(parse_tag_limit(text) for text in event.tag_limits),
+    )
 
 
 def parse_tag_limit(text: str) -> TagLimit:

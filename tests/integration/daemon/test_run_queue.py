@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +12,13 @@ from click.testing import CliRunner
 import arco_flow as af
 from arco_flow.cli.main import cli
 from arco_flow.daemon.queue import RunQueueLoop
+from arco_flow.daemon.runner import run_daemon
 from arco_flow.execution.run_queue import (
     BACKFILL_TAG,
     QueueLimits,
     cancel_queued_run,
+    parse_tag_limit,
+    recorded_queue_limits,
     submit_run,
 )
 from arco_flow.storage.instance import ArcoInstance
@@ -93,7 +97,8 @@ def test_runs_queue_explains_why_each_run_waits(
         cli, ["runs", "queue", "--max-concurrent-runs", "2", "--tag-limit", "team=ml:1"]
     )
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    header, *lines = result.output.splitlines()
+    assert header == "limits (as given): 2 running at once; tags team=ml:1"
     assert [line.split()[1] for line in lines] == ["urgent", "ml1", "ml2", "low"]
     assert "launches next" in lines[0]
     assert "launches next" in lines[1]
@@ -116,3 +121,26 @@ def test_a_queued_run_is_not_taken_for_an_orphan_of_a_dead_daemon(instance: Arco
     launcher = ThreadRunLauncher(instance, DEFS, code_location=None)
     assert launcher.resume_orphaned([SCHEDULE_NAME_TAG]) == []  # the queue launches it
     assert instance.get_run("queued").status is RunStatus.QUEUED
+
+
+def test_runs_queue_explains_waits_against_the_limits_the_daemon_recorded(
+    home: Path, instance: ArcoInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARCO_HOME", str(home))
+    submit(instance, "first")
+    submit(instance, "second")
+    runner = CliRunner()
+    before = runner.invoke(cli, ["runs", "queue"])
+    assert before.exit_code == 0, before.output
+    assert before.output.startswith("limits: none (no daemon has run on this store")
+    stop = threading.Event()
+    stop.set()  # takes the lease, records its limits, stops
+    limits = QueueLimits(max_concurrent_runs=1, tag_limits=(parse_tag_limit("team:3"),))
+    run_daemon(instance, {}, stop_event=stop, definitions=DEFS, queue_limits=limits)
+    assert recorded_queue_limits(instance) == limits
+    result = runner.invoke(cli, ["runs", "queue"])
+    assert result.exit_code == 0, result.output
+    header, first, second = result.output.splitlines()
+    assert header == "limits (the daemon's): 1 running at once; tags team:3"
+    assert "launches next" in first
+    assert "global limit 1/1" in second
