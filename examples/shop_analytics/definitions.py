@@ -3,11 +3,15 @@
 ``arco-flow materialize -m examples.shop_analytics.definitions`` runs every asset;
 ``--job daily_report`` refreshes the analytics and the report from cleaned data that an
 earlier run (``--job ingest``, or a full materialize) stored.
+
+``nightly_ingest`` and ``morning_report`` schedule the two jobs; like Dagster's, they
+start stopped: ``arco-flow schedules start morning_report -m examples.shop_analytics.definitions``,
+then ``arco-flow daemon -m examples.shop_analytics.definitions`` runs them.
 """
 
 from __future__ import annotations
 
-from arco_flow import Definitions, define_asset_job
+from arco_flow import Definitions, ScheduleDefinition, define_asset_job
 from examples.shop_analytics.assets import (
     clean_customers,
     clean_orders,
@@ -36,6 +40,22 @@ daily_report = define_asset_job(
     tags={"team": "analytics"},
 )
 
+nightly_ingest = ScheduleDefinition(
+    name="nightly_ingest",
+    job=ingest,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/Berlin",
+    description="Read and clean the night's exports.",
+)
+
+morning_report = ScheduleDefinition(
+    name="morning_report",
+    job=daily_report,
+    cron_schedule="0 6 * * 1-5",
+    execution_timezone="Europe/Berlin",
+    description="The report, every weekday before the shop opens.",
+)
+
 defs = Definitions(
     assets=[
         raw_orders,
@@ -50,5 +70,6 @@ defs = Definitions(
         report,
     ],
     jobs=[ingest, daily_report],
+    schedules=[nightly_ingest, morning_report],
     resources={"shop_data": ShopDataSource()},
 )

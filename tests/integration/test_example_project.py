@@ -187,6 +187,25 @@ def test_daily_report_job_selects_the_analytics_and_the_report():
     }
 
 
+def test_the_schedules_request_their_jobs_in_berlin_time():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from arco_flow import RunRequest, build_schedule_context
+
+    berlin = ZoneInfo("Europe/Berlin")
+    by_name = {schedule.name: schedule for schedule in defs.schedules}
+    assert sorted(by_name) == ["morning_report", "nightly_ingest"]
+    for name, job, fire in [
+        ("morning_report", "daily_report", datetime(2026, 3, 30, 6, tzinfo=berlin)),
+        ("nightly_ingest", "ingest", datetime(2026, 3, 28, 2, tzinfo=berlin)),
+    ]:
+        context = build_schedule_context(scheduled_execution_time=fire)
+        [request] = list(by_name[name].evaluate_tick(context).run_requests)
+        assert isinstance(request, RunRequest)
+        assert (request.job_name or by_name[name].job_name) == job
+
+
 # -- a full run --------------------------------------------------------------------------
 
 
