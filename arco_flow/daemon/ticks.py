@@ -250,7 +250,14 @@ class InstigatorStates:
     """Each instigator's state, kept current by reading only what its stream added.
 
     A daemon's states keep no finished tick (`InstigatorState.keep_finished_ticks`): a
-    loop needs the unfinished ones, and an automation tick's record is megabytes.
+    loop needs the unfinished ones, and an automation tick's record is megabytes. Nor do
+    they keep run keys: the log's idempotency keys refuse a repeated one.
+
+    An instigator's state starts from its projected row (`InstigatorStorage`), and the
+    stream is read from the oldest unfinished tick's `TickStarted` (or after the row's
+    `seen_sequence` when none is unfinished): the tail re-adds those ticks with the
+    requests and cursor the projection does not hold, and a restart reads no finished
+    tick before them.
     """
 
     def __init__(self, instance: ArcoInstance) -> None:
@@ -282,8 +289,21 @@ class InstigatorStates:
     def _state(self, name: str) -> InstigatorState:
         state = self._states.get(name)
         if state is None:
-            state = self._states[name] = InstigatorState(name=name, keep_finished_ticks=False)
+            state = self._states[name] = self._start(name)
         return state
+
+    def _start(self, name: str) -> InstigatorState:
+        instance = self._instance
+        projected = instance.storage.instigator_state(
+            name, tenant_id=instance.tenant_id, workspace_id=instance.workspace_id
+        )
+        unfinished = [tick.started_sequence for tick in projected.unfinished_ticks()]
+        # Folding the tail again over the row converges to the same values: every field
+        # is the last one written (or the largest), and the tail holds the last writes.
+        start = min(unfinished) - 1 if unfinished else projected.seen_sequence
+        return replace(
+            projected, ticks={}, run_keys={}, seen_sequence=start, keep_finished_ticks=False
+        )
 
 
 def set_instigator_status(

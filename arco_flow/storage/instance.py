@@ -26,6 +26,7 @@ from arco_flow.core.events import (
     EventRecord,
     NewEvent,
     RunCancelRequested,
+    TickRunRequested,
     idempotency_key,
 )
 from arco_flow.core.keys import AssetCheckKey, AssetKey, CoercibleToAssetKey
@@ -37,9 +38,8 @@ from arco_flow.storage.freshness_projection import (
 )
 from arco_flow.storage.instigator_projection import (
     InstigatorState,
+    RunKeyIndex,
     TickRecord,
-    instigator_stream,
-    restore_instigator_state,
 )
 from arco_flow.storage.memory_store import MemoryEventStore
 from arco_flow.storage.partition_status import AssetPartitionStatus
@@ -179,12 +179,34 @@ class ArcoInstance:
     # -- schedules and sensors -----------------------------------------------------
 
     def get_instigator_state(self, name: str) -> InstigatorState:
-        """A schedule's or sensor's status, cursor and ticks, folded from its stream."""
-        return restore_instigator_state(name, self.read_stream(instigator_stream(name)))
+        """A schedule's or sensor's status and cursor, from its projection (a few rows).
+
+        Its `ticks` hold its unfinished ticks and its newest one (the whole history is
+        `get_ticks`); its `run_keys` looks each key up in the log's idempotency index.
+        """
+        state = self.storage.instigator_state(name, **self._scope())
+
+        def lookup(run_key: str) -> str | None:
+            probe = TickRunRequested(instigator_name=name, tick_id="", run_id="", run_key=run_key)
+            found = self.storage.get_by_idempotency_key(idempotency_key(probe), **self._scope())
+            if found is None or not isinstance(found.event, TickRunRequested):
+                return None
+            return found.event.run_id
+
+        def listing() -> list[tuple[str, str]]:
+            return [
+                (request.run_key, request.run_id)
+                for tick in reversed(self.get_ticks(name))
+                for request in tick.run_requests
+                if request.run_key is not None
+            ]
+
+        state.run_keys = RunKeyIndex(lookup, listing)
+        return state
 
     def get_ticks(self, name: str, *, limit: int | None = None) -> list[TickRecord]:
-        """The ticks of a schedule or sensor, newest first."""
-        return self.get_instigator_state(name).history(limit)
+        """The ticks of a schedule or sensor, newest first (at most `limit`, read as such)."""
+        return self.storage.instigator_ticks(name, limit=limit, **self._scope())
 
     # -- declarative automation (issue 6) -------------------------------------------
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from arco_flow.core.events import EventRecord
 from arco_flow.storage.check_projection import CheckRowKey
+from arco_flow.storage.instigator_projection import InstigatorKey, TickKey
 from arco_flow.storage.projector import (
     AssetRowKey,
     FailureKey,
@@ -56,6 +57,10 @@ class InMemoryProjections:
         """Each check's evaluations, oldest first."""
         self.check_evaluations_by_run: dict[RunKey, list[AssetCheckEvaluationRecord]] = {}
         """Each run's check evaluations, oldest first."""
+        self.ticks_by_instigator: dict[InstigatorKey, dict[str, None]] = {}
+        """Each instigator's tick ids, oldest first (by their `TickStarted`)."""
+        self.unfinished_ticks: dict[InstigatorKey, set[str]] = {}
+        """Each instigator's ticks that have not ended."""
 
     def apply(self, records: Sequence[EventRecord]) -> None:
         """Projects new `records` (in event id order) and updates the indexes."""
@@ -97,6 +102,20 @@ class InMemoryProjections:
             self.check_evaluations.setdefault(check, []).append(evaluation)
             run = (*scope, evaluation.run_id)
             self.check_evaluations_by_run.setdefault(run, []).append(evaluation)
+        self._index_ticks(changes.ticks)
+
+    def _index_ticks(self, changed: set[TickKey]) -> None:
+        ticks = self.state.ticks
+        # A tick's row appears with its `TickStarted`, so sorting new rows by that sequence
+        # keeps each instigator's ids in stream order.
+        for tick_key in sorted(changed, key=lambda key: ticks[key].started_sequence):
+            instigator, tick_id = tick_key[:3], tick_key[3]
+            self.ticks_by_instigator.setdefault(instigator, {})[tick_id] = None
+            unfinished = self.unfinished_ticks.setdefault(instigator, set())
+            if ticks[tick_key].is_finished:
+                unfinished.discard(tick_id)
+            else:
+                unfinished.add(tick_id)
 
     def rows(self) -> TableRows:
         """Every projection row, in the shape the SQL tables hold them."""

@@ -12,6 +12,7 @@ import bisect
 import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ from arco_flow.storage.automation_projection import (
     AUTOMATION_STREAM,
     InMemoryAutomationEvaluations,
 )
+from arco_flow.storage.instigator_projection import InstigatorState, TickRecord
 from arco_flow.storage.memory_projections import InMemoryProjections
 from arco_flow.storage.partition_status import (
     ActiveRun,
@@ -613,6 +615,44 @@ class MemoryEventStore:
                 before_evaluation_id=before_evaluation_id,
                 scope=(tenant_id, workspace_id),
             )
+
+    # InstigatorStorage
+
+    def instigator_state(
+        self,
+        name: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> InstigatorState:
+        """See `InstigatorStorage.instigator_state`."""
+        key = (tenant_id, workspace_id, name)
+        with self._lock:
+            projections = self._projections
+            row = projections.state.instigators.get(key)
+            state = InstigatorState(name=name) if row is None else replace(row, ticks={})
+            ordered = projections.ticks_by_instigator.get(key, {})
+            wanted = set(projections.unfinished_ticks.get(key, ()))
+            wanted.update(islice(reversed(ordered), 1))
+            ticks = [projections.state.ticks[(*key, tick_id)] for tick_id in wanted]
+        for tick in sorted(ticks, key=lambda tick: tick.started_sequence):
+            state.ticks[tick.tick_id] = tick
+        return state
+
+    def instigator_ticks(
+        self,
+        name: str,
+        *,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[TickRecord]:
+        """See `InstigatorStorage.instigator_ticks`."""
+        key = (tenant_id, workspace_id, name)
+        with self._lock:
+            ordered = self._projections.ticks_by_instigator.get(key, {})
+            newest = islice(reversed(ordered), limit)
+            return [self._projections.state.ticks[(*key, tick_id)] for tick_id in newest]
 
     # ProjectionMaintenance
 

@@ -31,6 +31,9 @@ Rules worth knowing:
   check's partition (`check_projection`); it reads no row.
 - A quarantined value adds a quarantine row; its release or discard sets the row's
   status by key (`quarantine_projection`); neither reads a row.
+- An event of an ``instigator:<name>`` stream changes the instigator's state row and the
+  row of the tick it is about, by the fold's own rules (`instigator_projection`); it reads
+  those two rows.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from typing import Any, TypeAlias
 
 from arco_flow.core.events import (
     BACKFILL_EVENT_TYPES,
+    INSTIGATOR_EVENT_TYPES,
     QUARANTINE_EVENT_TYPES,
     AssetCheckEvaluated,
     AssetMaterialized,
@@ -72,6 +76,13 @@ from arco_flow.storage.check_projection import (
     CheckPartitionKey,
     check_evaluation,
     check_partition_key,
+)
+from arco_flow.storage.instigator_projection import (
+    InstigatorKey,
+    InstigatorState,
+    TickKey,
+    TickRecord,
+    project_instigator_event,
 )
 from arco_flow.storage.partition_status import PartitionFailure
 from arco_flow.storage.quarantine_projection import (
@@ -168,6 +179,10 @@ class ProjectionState:
     quarantines: dict[QuarantineKey, QuarantineRecord] = field(default_factory=dict)
     """Quarantined values; written, never read, by the projector (a backend applies
     `ProjectionChanges.quarantines` by key)."""
+    instigators: dict[InstigatorKey, InstigatorState] = field(default_factory=dict)
+    """Each schedule's or sensor's state row (its `ticks` empty)."""
+    ticks: dict[TickKey, TickRecord] = field(default_factory=dict)
+    """Each tick's row."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,6 +219,8 @@ class ProjectionChanges:
     latest_checks: set[CheckPartitionKey] = field(default_factory=set)
     quarantines: list[QuarantineChange] = field(default_factory=list)
     """In log order: rows to add and statuses to set."""
+    instigators: set[InstigatorKey] = field(default_factory=set)
+    ticks: set[TickKey] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +233,8 @@ class RequiredRows:
     tasks: frozenset[TaskKey]
     assets: frozenset[AssetRowKey]
     backfills: frozenset[BackfillKey] = frozenset()
+    instigators: frozenset[InstigatorKey] = frozenset()
+    ticks: frozenset[TickKey] = frozenset()
 
 
 _RUN_EVENTS = (RunResumed, RunCancelRequested, RunSucceeded, RunFailed, RunCanceled)
@@ -229,6 +248,8 @@ def required_rows(records: Iterable[EventRecord]) -> RequiredRows:
     tasks: set[TaskKey] = set()
     assets: set[AssetRowKey] = set()
     backfills: set[BackfillKey] = set()
+    instigators: set[InstigatorKey] = set()
+    ticks: set[TickKey] = set()
     for record in records:
         event = record.event
         scope = (record.tenant_id, record.workspace_id)
@@ -248,12 +269,19 @@ def required_rows(records: Iterable[EventRecord]) -> RequiredRows:
             assets.add((*scope, event.asset_key))
         elif isinstance(event, BACKFILL_EVENT_TYPES):
             backfills.add((*scope, event.backfill_id))
+        elif isinstance(event, INSTIGATOR_EVENT_TYPES):
+            instigators.add((*scope, event.instigator_name))
+            tick_id = getattr(event, "tick_id", None)
+            if tick_id is not None:
+                ticks.add((*scope, event.instigator_name, tick_id))
     return RequiredRows(
         runs=frozenset(runs),
         task_runs=frozenset(task_runs),
         tasks=frozenset(tasks),
         assets=frozenset(assets),
         backfills=frozenset(backfills),
+        instigators=frozenset(instigators),
+        ticks=frozenset(ticks),
     )
 
 
@@ -284,6 +312,9 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
         return
     if isinstance(event, QUARANTINE_EVENT_TYPES):
         _quarantine_resolved(state, changes, quarantine_resolution(record, event))
+        return
+    if isinstance(event, INSTIGATOR_EVENT_TYPES):
+        _instigator_event(state, changes, record, event.instigator_name)
         return
     match event:
         case TaskStarted() | TaskSucceeded() | TaskFailed() | TaskSkipped():
@@ -325,6 +356,21 @@ def _apply(state: ProjectionState, changes: ProjectionChanges, record: EventReco
             )
         case RunResumed() | RunCancelRequested() | RunSucceeded() | RunFailed() | RunCanceled():
             _apply_run_event(state, changes, record, event)
+
+
+def _instigator_event(
+    state: ProjectionState, changes: ProjectionChanges, record: EventRecord, name: str
+) -> None:
+    key = (record.tenant_id, record.workspace_id, name)
+    tick_id: str | None = getattr(record.event, "tick_id", None)
+    tick_key = None if tick_id is None else (*key, tick_id)
+    tick = None if tick_key is None else state.ticks.get(tick_key)
+    row, new_tick = project_instigator_event(state.instigators.get(key), tick, record)
+    state.instigators[key] = row
+    changes.instigators.add(key)
+    if tick_key is not None and new_tick is not None and new_tick is not tick:
+        state.ticks[tick_key] = new_tick
+        changes.ticks.add(tick_key)
 
 
 def _quarantine_resolved(

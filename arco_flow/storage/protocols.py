@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 from arco_flow.core.events import DEFAULT_TENANT, DEFAULT_WORKSPACE, EventRecord, NewEvent
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.partitions import KeySpace
+from arco_flow.storage.instigator_projection import InstigatorState, TickRecord
 from arco_flow.storage.partition_status import AssetPartitionStatus
 from arco_flow.storage.records import (
     AssetCheckEvaluationRecord,
@@ -509,6 +510,36 @@ class QuarantineStorage(Protocol):
         ...
 
 
+class InstigatorStorage(Protocol):
+    """Queries over the schedule and sensor projections (`instigator_projection`)."""
+
+    def instigator_state(
+        self,
+        name: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> InstigatorState:
+        """The projected state of the schedule or sensor `name`, read in one snapshot.
+
+        Its status, cursor, times and `seen_sequence` (0 and a fresh state when its stream
+        is empty), and in `ticks` (oldest first) its unfinished ticks and its newest tick.
+        `run_keys` is empty: `ArcoInstance.get_instigator_state` looks keys up in the log.
+        """
+        ...
+
+    def instigator_ticks(
+        self,
+        name: str,
+        *,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[TickRecord]:
+        """The ticks of the schedule or sensor `name`, newest first, at most `limit`."""
+        ...
+
+
 class AutomationStorage(Protocol):
     """Each asset's declarative automation evaluations, split out of the recorded ticks."""
 
@@ -549,6 +580,7 @@ class Storage(
     QuarantineStorage,
     PartitionStorage,
     BackfillStorage,
+    InstigatorStorage,
     AutomationStorage,
     ProjectionMaintenance,
     Protocol,

@@ -14,10 +14,25 @@ from typing import Any, TypeAlias
 
 from arco_flow.core.canonical_json import canonical_json, loads
 from arco_flow.core.errors import CanonicalJsonError
-from arco_flow.core.events import ErrorInfo, EventRecord, event_from_data, event_to_data
+from arco_flow.core.events import (
+    ErrorInfo,
+    EventRecord,
+    TickDynamicPartitionsRequested,
+    TickRunRequested,
+    event_from_data,
+    event_to_data,
+)
 from arco_flow.core.keys import AssetKey
 from arco_flow.core.run_state import TaskStatus
 from arco_flow.storage.check_projection import CheckPartitionKey
+from arco_flow.storage.instigator_projection import (
+    InstigatorKey,
+    InstigatorState,
+    InstigatorStatus,
+    TickKey,
+    TickRecord,
+    TickStatus,
+)
 from arco_flow.storage.partition_status import PartitionFailure
 from arco_flow.storage.projector import (
     AssetSummary,
@@ -56,6 +71,8 @@ __all__ = [
     "dynamic_partition_rows",
     "failure_row",
     "event_from_row",
+    "instigator_state_from_row",
+    "instigator_state_row",
     "event_row",
     "keyed_rows",
     "latest_check_row",
@@ -75,6 +92,8 @@ __all__ = [
     "run_tag_rows",
     "task_from_row",
     "task_row",
+    "tick_from_row",
+    "tick_row",
 ]
 
 Row: TypeAlias = dict[str, Any]
@@ -105,6 +124,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
         "partition_key",
     ),
     "asset_quarantines": ("tenant_id", "workspace_id", "asset_key", "partition_key", "run_id"),
+    "instigator_states": ("tenant_id", "workspace_id", "instigator_name"),
+    "instigator_ticks": ("tenant_id", "workspace_id", "instigator_name", "tick_id"),
 }
 """The projection tables (everything but the event log) and their primary keys."""
 
@@ -601,6 +622,10 @@ def projection_rows(
             latest_check_row(key, record) for key, record in state.latest_checks.items()
         ],
         "asset_quarantines": [quarantine_row(record) for record in state.quarantines.values()],
+        "instigator_states": [
+            instigator_state_row(key, row) for key, row in state.instigators.items()
+        ],
+        "instigator_ticks": [tick_row(key, tick) for key, tick in state.ticks.items()],
         "dynamic_partitions": [
             row
             for (tenant, workspace, name), positions in (dynamic_partitions or {}).items()
@@ -676,3 +701,94 @@ def quarantine_resolution_values(resolution: QuarantineResolution) -> tuple[Row,
         "resolved_timestamp": resolution.timestamp,
     }
     return key, values
+
+
+def instigator_state_row(key: InstigatorKey, state: InstigatorState) -> Row:
+    """The instigator_states-table row of `state` (its ticks are rows of their own)."""
+    return {
+        "tenant_id": key[0],
+        "workspace_id": key[1],
+        "instigator_name": key[2],
+        "user_status": None if state.user_status is None else state.user_status.value,
+        "status_changed_time": state.status_changed_time,
+        "cursor": state.cursor,
+        "last_scheduled_time": state.last_scheduled_time,
+        "last_tick_time": state.last_tick_time,
+        "last_completion_time": state.last_completion_time,
+        "seen_sequence": state.seen_sequence,
+    }
+
+
+def instigator_state_from_row(row: Mapping[Any, Any]) -> InstigatorState:
+    """Inverse of `instigator_state_row` (no tick)."""
+    status = row["user_status"]
+    return InstigatorState(
+        name=row["instigator_name"],
+        user_status=None if status is None else InstigatorStatus(status),
+        status_changed_time=row["status_changed_time"],
+        cursor=row["cursor"],
+        last_scheduled_time=row["last_scheduled_time"],
+        last_tick_time=row["last_tick_time"],
+        last_completion_time=row["last_completion_time"],
+        seen_sequence=row["seen_sequence"],
+    )
+
+
+def tick_row(key: TickKey, tick: TickRecord) -> Row:
+    """The instigator_ticks-table row of `tick`."""
+    return {
+        "tenant_id": key[0],
+        "workspace_id": key[1],
+        "instigator_name": key[2],
+        "tick_id": key[3],
+        "status": tick.status.value,
+        "timestamp": tick.timestamp,
+        "scheduled_time": tick.scheduled_time,
+        "end_timestamp": tick.end_timestamp,
+        "run_ids": _json(list(tick.run_ids)),
+        "skip_reason": tick.skip_reason,
+        "error": None if tick.error is None else _json(tick.error.to_data()),
+        "skipped_run_keys": _json(list(tick.skipped_run_keys)),
+        "run_requests": _json([event_to_data(item)["data"] for item in tick.run_requests]),
+        "partition_requests": _json(
+            [event_to_data(item)["data"] for item in tick.partition_requests]
+        ),
+        "cursor_before": tick.cursor_before,
+        "cursor_after": tick.cursor_after,
+        "event_id": tick.event_id,
+        "started_sequence": tick.started_sequence,
+    }
+
+
+def tick_from_row(row: Mapping[Any, Any]) -> TickRecord:
+    """Inverse of `tick_row`."""
+    error = row["error"]
+    run_type, partitions_type = (
+        TickRunRequested.EVENT_TYPE,
+        TickDynamicPartitionsRequested.EVENT_TYPE,
+    )
+    run_requests = tuple(
+        event_from_data({"type": run_type, "data": item}) for item in loads(row["run_requests"])
+    )
+    partition_requests = tuple(
+        event_from_data({"type": partitions_type, "data": item})
+        for item in loads(row["partition_requests"])
+    )
+    return TickRecord(
+        instigator_name=row["instigator_name"],
+        tick_id=row["tick_id"],
+        status=TickStatus(row["status"]),
+        timestamp=row["timestamp"],
+        event_id=row["event_id"],
+        scheduled_time=row["scheduled_time"],
+        cursor_before=row["cursor_before"],
+        cursor_after=row["cursor_after"],
+        run_requests=run_requests,  # type: ignore[arg-type]  # decoded by their type name
+        partition_requests=partition_requests,  # type: ignore[arg-type]  # as above
+        end_timestamp=row["end_timestamp"],
+        run_ids=tuple(loads(row["run_ids"])),
+        skip_reason=row["skip_reason"],
+        skipped_run_keys=tuple(loads(row["skipped_run_keys"])),
+        error=None if error is None else ErrorInfo.from_data(loads(error)),
+        started_sequence=row["started_sequence"],
+    )

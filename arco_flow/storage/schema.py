@@ -33,6 +33,8 @@ __all__ = [
     "backfills",
     "dynamic_partitions",
     "events",
+    "instigator_states",
+    "instigator_ticks",
     "latest_asset_check_evaluations",
     "latest_materializations",
     "materializations",
@@ -393,3 +395,60 @@ automation_evaluation_checkpoints = Table(
 )
 """The ticks of each workspace's automation stream whose evaluations are kept: every one
 from `low_sequence` through `high_sequence` (see `automation_projection.FoldedRange`)."""
+
+instigator_states = Table(
+    "instigator_states",
+    metadata,
+    *_scope(),
+    Column("instigator_name", String, primary_key=True),
+    Column("user_status", String),
+    Column("status_changed_time", Double),
+    Column("cursor", Text),
+    Column("last_scheduled_time", Double),
+    Column("last_tick_time", Double),
+    Column("last_completion_time", Double),
+    Column("seen_sequence", BigInteger, nullable=False),
+)
+"""Each schedule's or sensor's state as its stream leaves it (the automation
+instigator's cursor is never kept: NULL)."""
+
+instigator_ticks = Table(
+    "instigator_ticks",
+    metadata,
+    *_scope(),
+    Column("instigator_name", String, primary_key=True),
+    Column("tick_id", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("scheduled_time", Double),
+    Column("end_timestamp", Double),
+    Column("run_ids", Text, nullable=False),
+    Column("skip_reason", String),
+    Column("error", Text),
+    Column("skipped_run_keys", Text, nullable=False),
+    Column("run_requests", Text, nullable=False),
+    Column("partition_requests", Text, nullable=False),
+    Column("cursor_before", Text),
+    Column("cursor_after", Text),
+    Column("event_id", BigInteger, ForeignKey("events.event_id"), nullable=False),
+    Column("started_sequence", BigInteger, nullable=False),
+    Index(
+        "ix_instigator_ticks_sequence",
+        "tenant_id",
+        "workspace_id",
+        "instigator_name",
+        "started_sequence",
+    ),
+    Index(
+        "ix_instigator_ticks_status",
+        "tenant_id",
+        "workspace_id",
+        "instigator_name",
+        "status",
+        "started_sequence",
+    ),
+)
+"""Each tick of a schedule or sensor. Never a `TickStarted`'s cursors: `cursor_before` is
+the one the evaluation started from (a sensor's small cursor), `cursor_after` only the one
+the tick's end recorded, and the automation instigator's are NULL. The sequence index
+serves the newest-first history, the status index the unfinished ticks a daemon resumes."""

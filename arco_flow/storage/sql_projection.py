@@ -31,6 +31,7 @@ from arco_flow.core.canonical_json import canonical_json
 from arco_flow.core.errors import StoreError
 from arco_flow.core.keys import AssetKey
 from arco_flow.storage import schema
+from arco_flow.storage.instigator_projection import InstigatorKey, TickKey
 from arco_flow.storage.partition_status import MaterializedCache, ranges_to_data
 from arco_flow.storage.projector import (
     AssetRowKey,
@@ -54,6 +55,8 @@ from arco_flow.storage.rows import (
     backfill_row,
     check_evaluation_row,
     failure_row,
+    instigator_state_from_row,
+    instigator_state_row,
     keyed_rows,
     latest_check_row,
     latest_row,
@@ -69,6 +72,8 @@ from arco_flow.storage.rows import (
     run_tag_rows,
     task_from_row,
     task_row,
+    tick_from_row,
+    tick_row,
 )
 from arco_flow.storage.sql_bulk import BulkStatement
 
@@ -147,6 +152,8 @@ class SqlProjections:
         self._insert_check_evaluations = bulk(schema.asset_check_evaluations.insert())
         self._upsert_latest_checks = bulk(_upsert(insert, schema.latest_asset_check_evaluations))
         self._upsert_quarantine = _upsert(insert, schema.asset_quarantines)
+        self._upsert_instigators = bulk(_upsert(insert, schema.instigator_states))
+        self._upsert_ticks = bulk(_upsert(insert, schema.instigator_ticks))
         cache = schema.materialized_partitions_cache
         keep_newer = insert(cache)
         self._upsert_cache = bulk(
@@ -193,6 +200,7 @@ class SqlProjections:
         _load_tasks(connection, state, required.task_runs, required.tasks)
         _load_assets(connection, state, required.assets)
         _load_backfills(connection, state, required.backfills)
+        _load_instigators(connection, state, required.instigators, required.ticks)
         return state
 
     def persist(
@@ -238,6 +246,13 @@ class SqlProjections:
             latest = state.latest_checks
             rows = [latest_check_row(key, latest[key]) for key in changes.latest_checks]
             self._upsert_latest_checks.execute(connection, rows)
+        if changes.instigators:
+            instigators = state.instigators
+            rows = [instigator_state_row(key, instigators[key]) for key in changes.instigators]
+            self._upsert_instigators.execute(connection, rows)
+        if changes.ticks:
+            rows = [tick_row(key, state.ticks[key]) for key in changes.ticks]
+            self._upsert_ticks.execute(connection, rows)
         for change in changes.dynamic_partitions:
             self._persist_dynamic_partitions(connection, change)
         for quarantine in changes.quarantines:
@@ -371,6 +386,17 @@ _LOAD_BACKFILLS = select(schema.backfills).where(
     schema.backfills.c.backfill_id.in_(bindparam("values", expanding=True)),
 )
 
+_LOAD_INSTIGATORS = select(schema.instigator_states).where(
+    _scoped(schema.instigator_states),
+    schema.instigator_states.c.instigator_name.in_(bindparam("values", expanding=True)),
+)
+_LOAD_TICKS = select(schema.instigator_ticks).where(
+    _scoped(schema.instigator_ticks),
+    tuple_(schema.instigator_ticks.c.instigator_name, schema.instigator_ticks.c.tick_id).in_(
+        bindparam("values", expanding=True)
+    ),
+)
+
 
 def _load(
     connection: Connection, query: Select[Any], keys: Iterable[tuple[Any, ...]]
@@ -421,6 +447,20 @@ def _load_backfills(
         state.backfills[(backfill.tenant_id, backfill.workspace_id, backfill.backfill_id)] = (
             backfill
         )
+
+
+def _load_instigators(
+    connection: Connection,
+    state: ProjectionState,
+    keys: Collection[InstigatorKey],
+    tick_keys: Collection[TickKey],
+) -> None:
+    for row in _load(connection, _LOAD_INSTIGATORS, keys):
+        key = (row["tenant_id"], row["workspace_id"], row["instigator_name"])
+        state.instigators[key] = instigator_state_from_row(row)
+    for row in _load(connection, _LOAD_TICKS, tick_keys):
+        tick_key = (row["tenant_id"], row["workspace_id"], row["instigator_name"], row["tick_id"])
+        state.ticks[tick_key] = tick_from_row(row)
 
 
 def assets_from_rows(connection: Connection, rows: Sequence[Any]) -> list[AssetRecord]:

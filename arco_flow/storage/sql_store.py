@@ -25,7 +25,9 @@ from arco_flow.core.partitions import KeySpace
 from arco_flow.storage import schema
 from arco_flow.storage import sql_batch_reads as batch_reads
 from arco_flow.storage import sql_check_queries as check_queries
+from arco_flow.storage import sql_instigator_queries as instigator_queries
 from arco_flow.storage import sql_queries as queries
+from arco_flow.storage.instigator_projection import InstigatorState, TickRecord
 from arco_flow.storage.memory_projections import InMemoryProjections
 from arco_flow.storage.migrator import upgrade_schema
 from arco_flow.storage.partition_status import (
@@ -53,7 +55,12 @@ from arco_flow.storage.records import (
     RunsFilter,
     TaskRecord,
 )
-from arco_flow.storage.rows import TableRows, event_from_row, event_row, quarantine_from_row
+from arco_flow.storage.rows import (
+    TableRows,
+    event_from_row,
+    event_row,
+    quarantine_from_row,
+)
 from arco_flow.storage.sql_automation_projection import SqlAutomationEvaluations
 from arco_flow.storage.sql_bulk import BulkStatement
 from arco_flow.storage.sql_engine import (
@@ -529,6 +536,33 @@ class SqlEventStore:
         with transaction(self._engine, write=False) as connection:
             rows = connection.execute(query.order_by(table.c.event_id))
             return [quarantine_from_row(row._mapping) for row in rows]
+
+    # InstigatorStorage
+
+    def instigator_state(
+        self,
+        name: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> InstigatorState:
+        """See `InstigatorStorage.instigator_state`."""
+        with transaction(self._engine, write=False) as connection:
+            return instigator_queries.instigator_state(connection, tenant_id, workspace_id, name)
+
+    def instigator_ticks(
+        self,
+        name: str,
+        *,
+        limit: int | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> list[TickRecord]:
+        """See `InstigatorStorage.instigator_ticks`."""
+        with transaction(self._engine, write=False) as connection:
+            return instigator_queries.instigator_ticks(
+                connection, tenant_id, workspace_id, name, limit
+            )
 
     # PartitionStorage
 
