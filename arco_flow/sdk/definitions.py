@@ -291,14 +291,22 @@ class Definitions:
         return definition
 
     def partitions_def_of(self, key: AssetKey | str) -> Any:
-        """The partitions definition of asset `key`; None if unpartitioned or external."""
-        definition = self._assets_def_by_key.get(AssetKey.from_coercible(key))
+        """The partitions definition of asset `key`, an external one's too.
+
+        None when the asset is unpartitioned or unknown.
+        """
+        asset_key = AssetKey.from_coercible(key)
+        definition = self._assets_def_by_key.get(asset_key)
         spec = (
-            None
+            self._external_specs.get(asset_key)
             if definition is None
-            else definition.specs_by_key.get(AssetKey.from_coercible(key))
+            else definition.specs_by_key.get(asset_key)
         )
         return None if spec is None else spec.partitions_def
+
+    @cached_property
+    def _external_specs(self) -> dict[AssetKey, AssetSpec]:
+        return {item.key: item for item in self.assets if isinstance(item, AssetSpec)}
 
     def partition_mapping_of(self, child: AssetKey, parent: AssetKey) -> Any:
         """The partition mapping `child` declares for its input or dep `parent`.
@@ -308,7 +316,7 @@ class Definitions:
         definition = self._assets_def_by_key.get(child)
         if definition is None:
             return None
-        return _declared_mapping(definition, parent)
+        return _declared_mapping(definition, child, parent)
 
     @cached_property
     def _assets_def_by_key(self) -> dict[AssetKey, AssetsDefinition]:
@@ -569,20 +577,43 @@ def _resources_data(resources: Mapping[str, Any]) -> dict[str, Any]:
     return resource_config_to_data(resources)
 
 
-def _declared_mapping(definition: AssetsDefinition, parent: AssetKey) -> Any:
-    """The partition mapping `definition` declares for its input `parent`, or None."""
-    return next((b.partition_mapping for b in definition.inputs if b.key == parent), None)
+def _declared_mapping(definition: AssetsDefinition, child: AssetKey, parent: AssetKey) -> Any:
+    """The partition mapping `definition` declares for `child`'s input or dep `parent`.
+
+    An input's (`AssetIn`) first, then a dep's (`deps=[AssetDep(..., partition_mapping=)]`);
+    None when neither declares one.
+    """
+    declared = next(
+        (b.partition_mapping for b in definition.inputs if b.key == parent and b.partition_mapping),
+        None,
+    )
+    if declared is not None:
+        return declared
+    spec = definition.specs_by_key.get(child)
+    deps = spec.deps if spec is not None else ()
+    return next(
+        (
+            dep.partition_mapping
+            for dep in deps
+            if dep.asset_key == parent and dep.partition_mapping is not None
+        ),
+        None,
+    )
 
 
 def _with_partition_mappings(
     definition: AssetsDefinition, entries: list[ManifestAsset]
 ) -> list[ManifestAsset]:
     """`entries` with the partition mappings they declare (`partition_mapping_of`) as data."""
-    if all(binding.partition_mapping is None for binding in definition.inputs):
+    if all(binding.partition_mapping is None for binding in definition.inputs) and all(
+        dep.partition_mapping is None
+        for spec in definition.specs_by_key.values()
+        for dep in spec.deps
+    ):
         return entries  # most assets declare none: no copy, and no partitions import
     result = []
     for entry in entries:
-        declared = {dep: _declared_mapping(definition, dep) for dep in entry.deps}
+        declared = {dep: _declared_mapping(definition, entry.key, dep) for dep in entry.deps}
         mappings = {
             dep: _mapping_data(mapping) for dep, mapping in declared.items() if mapping is not None
         }

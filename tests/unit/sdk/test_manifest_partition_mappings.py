@@ -68,3 +68,37 @@ def test_the_manifest_holds_what_partition_mapping_of_returns_for_each_dep():
     assert rolling_data["partition_mappings"] == [
         {"asset_key": ["events"], "partition_mapping": dict(entry.partition_mappings[events.key])}
     ]
+
+
+def test_a_mapping_declared_on_a_dep_counts_as_on_an_input():
+    # Dagster applies AssetDep(partition_mapping=) to a dependency the body does not load.
+    from arco_flow.core.manifest_view import ManifestDefinitions
+
+    previous_day = af.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+
+    @af.asset(partitions_def=DAILY)
+    def events():
+        return 1
+
+    @af.asset(partitions_def=DAILY, deps=[af.AssetDep(events, partition_mapping=previous_day)])
+    def rollup():
+        return 2
+
+    defs = af.Definitions(assets=[events, rollup])
+    assert defs.partition_mapping_of(AssetKey("rollup"), AssetKey("events")) == previous_day
+    view = ManifestDefinitions(defs.manifest)
+    assert view.partition_mapping_of(AssetKey("rollup"), AssetKey("events")) == previous_day
+
+
+def test_an_external_asset_keeps_its_partitions_definition():
+    from arco_flow.core.manifest_view import ManifestDefinitions
+
+    landed = af.AssetSpec("landed", partitions_def=DAILY)
+
+    @af.asset(partitions_def=DAILY, deps=[landed])
+    def loaded():
+        return 1
+
+    defs = af.Definitions(assets=[landed, loaded])
+    assert defs.partitions_def_of("landed") == DAILY
+    assert ManifestDefinitions(defs.manifest).partitions_def_of(AssetKey("landed")) == DAILY
