@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from arco_flow.execution.run_queue import (
 )
 from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.records import ACTIVE_RUN_STATUSES, RunStatus
+from tests.waiting import wait_until
 
 DAILY = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-15")
 WEEKLY = WeeklyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-15")
@@ -136,13 +137,6 @@ def _active_runs(instance: ArcoInstance, backfill_id: str) -> list[str]:
 def _another_live_process() -> dict[str, Any]:
     """A driver identity whose process lives (this test's parent): a daemon elsewhere."""
     return {"host": socket.gethostname(), "pid": os.getppid(), "mode": "run_queue"}
-
-
-def _wait_until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.01)
 
 
 def _drive(
@@ -266,7 +260,7 @@ def test_cancel_asks_a_started_chunk_run_to_stop_once_and_ends_when_it_has(
     try:
         assert queue.tick(0.0) == list(first.submitted)  # planned; its task waits at the gate
         [started] = first.submitted
-        _wait_until(lambda: instance.get_run(started).status is RunStatus.STARTED)
+        wait_until(lambda: instance.get_run(started).status is RunStatus.STARTED)
         # The request alone, as a process that died before canceling any run leaves it.
         request = BackfillCancelRequested(backfill_id=state.backfill_id)
         instance.append([NewEvent(event=request, idempotency_key=key_of(request, 99))])

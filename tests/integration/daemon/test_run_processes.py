@@ -13,7 +13,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,6 +47,7 @@ from arco_flow.storage.instance import ArcoInstance
 from arco_flow.storage.instigator_projection import TickStatus
 from arco_flow.storage.memory_store import MemoryEventStore
 from arco_flow.storage.records import RunStatus
+from tests.waiting import wait_until
 
 MODULE_NAME = "arco_flow_run_process_defs"
 
@@ -130,13 +131,6 @@ def launcher(instance: ArcoInstance, signals: Path) -> Iterator[SubprocessRunLau
 def importers(signals: Path) -> set[int]:
     log = signals / "imports.log"
     return {int(line) for line in log.read_text().split()} if log.exists() else set()
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.02)
 
 
 def request(run_id: str, job_name: str = "report_job") -> TickRunRequested:
