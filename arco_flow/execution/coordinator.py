@@ -160,6 +160,10 @@ class RunCoordinator:
         state = self.state
         outcome = RunOutcome(run_id=self.run_id, succeeded=False)
         self._record_start(outcome)
+        # The start is durable before any task runs, not with the first stage's outcomes:
+        # until it is, the store shows the run queued (or owned by a dead coordinator), so
+        # the monitor could not enforce its deadline nor tell its coordinator alive.
+        self._recorder.flush()
         running = 0
         canceling = False
         while not state.is_finished:
@@ -214,9 +218,6 @@ class RunCoordinator:
             )
             return
         self._recorder.record(RunResumed(run_id=self.run_id, coordinator=self._coordinator_info))
-        # Recorded at once, not with the first stage's outcomes: until it is, the store
-        # names the dead coordinator, and a monitor would resume the run a second time.
-        self._recorder.flush()
         # Blocking checks that failed under the previous coordinator still fail the run.
         outcome.failed_blocking_checks.extend(
             key.to_user_string() for key in self.state.failed_blocking_checks

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import arco_flow as af
@@ -149,3 +151,33 @@ def test_a_500_task_run_with_failures_and_retries_rebuilds_to_identical_projecti
     assert instance.rebuild_projections() > 2000
     assert instance.verify() == []
     assert instance.storage.projection_rows() == before
+
+
+def test_a_run_is_recorded_started_before_its_first_task_ends(instance):
+    # The monitor reads STARTED runs for deadlines and dead coordinators: a run whose first
+    # task runs for hours must not look queued (or unknown) all that time.
+    release = threading.Event()
+    entered = threading.Event()
+
+    @af.asset
+    def slow():
+        entered.set()
+        assert release.wait(60)
+        return 1
+
+    job = af.Definitions(assets=[slow]).resolve_implicit_global_asset_job_def()
+    runner = threading.Thread(
+        target=launch_into_instance,
+        args=(job, instance),
+        kwargs={"code_location": None, "executor": "in_process", "run_id": "slow-run"},
+    )
+    runner.start()
+    try:
+        assert entered.wait(30)
+        run = instance.get_run("slow-run")
+        assert run.status is RunStatus.STARTED
+        assert run.coordinator  # names this process, for the monitor
+    finally:
+        release.set()
+        runner.join(60)
+    assert instance.get_run("slow-run").status is RunStatus.SUCCESS
