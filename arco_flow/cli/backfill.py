@@ -101,7 +101,10 @@ def create(
             f"{len(plan.asset_keys)} asset(s) in {len(plan.chunks)} run(s)"
         )
         if no_wait:
-            click.echo(f"recorded; `arco-flow backfill resume {state.backfill_id}` runs it")
+            click.echo(
+                "recorded; a running `arco-flow daemon` drives it through its run queue, or "
+                f"`arco-flow backfill resume {state.backfill_id}` runs it here"
+            )
             return
         _drive(instance, state.backfill_id, definitions=defs)
 
