@@ -4,7 +4,7 @@ The composition root of the daemon. It takes the store's lease (`daemon.lease`),
 runs one thread per loop (schedules, sensors, backfills) so a slow sensor never delays a
 schedule, and beats the lease in the calling thread until `stop_event` is set or the lease
 is lost. A tick waits until its runs are planned, never until they end; on stop the
-daemon waits for the runs it launched. On start it resumes the runs of schedules and
+daemon waits for the runs it runs in its own threads (runs in run processes go on). On start it resumes the runs of schedules and
 sensors that a dead daemon left unfinished (their coordinator was that daemon).
 
 Where runs run: with a code location (module or file) and a store on disk, every run the
@@ -265,9 +265,16 @@ def run_daemon(
             thread.join()
         for server in servers:  # code server (issue 6, item 6)
             server.close()
-        launcher.wait()
-        run_queue.wait()
-        monitor.wait()
+        if isinstance(launcher, SubprocessRunLauncher):
+            # Run processes are their runs' coordinators and go on without the daemon:
+            # stopping it does not wait for hour-long runs, nor end them.
+            going_on = launcher.running()
+            if going_on:
+                _LOG.info("%d run(s) go on in their own processes", going_on)
+        else:  # runs in threads of this process end with it: let them finish
+            launcher.wait()
+            run_queue.wait()
+            monitor.wait()
         lease.release()
 
 

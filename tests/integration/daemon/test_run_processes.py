@@ -152,9 +152,7 @@ def test_a_sensor_run_runs_in_its_own_process_and_the_daemon_never_imports_the_u
         kwargs={
             "stop_event": stop,
             "interval_s": 0.05,
-            # Automation and freshness still read definitions in the daemon (the manifest
-            # view is the next step); none stand in here, so nothing imports the module.
-            "definitions": af.Definitions(),
+            # No definitions given: the loops read the manifest the code server sends.
             "enqueue_runs": False,
             "on_tick": outcomes.append,
             "on_error": lambda _loop, error: errors.append(error),
@@ -484,3 +482,30 @@ def test_a_run_process_that_cannot_load_the_code_location_reports_it(
     assert raised.value.info is not None
     assert raised.value.info.class_name == "DefinitionError"
     runs.wait(60)
+
+
+def test_a_stopped_daemon_leaves_its_runs_to_their_processes(
+    instance: ArcoInstance, signals: Path
+) -> None:
+    (signals / "block").touch()
+    stop = threading.Event()
+    daemon = threading.Thread(
+        target=run_daemon,
+        args=(instance, {"module": MODULE_NAME}),
+        kwargs={"stop_event": stop, "interval_s": 0.05, "enqueue_runs": False},
+    )
+    daemon.start()
+    try:
+        wait_until((signals / "blocked").exists)
+        (run,) = instance.get_runs()
+        stop.set()
+        daemon.join(30)
+        assert not daemon.is_alive()  # it did not wait for the blocked run
+        assert instance.get_run(run.run_id).status is RunStatus.STARTED
+        (signals / "release").touch()
+        wait_until(lambda: instance.get_run(run.run_id).status is RunStatus.SUCCESS)
+    finally:
+        (signals / "release").touch()
+        stop.set()
+        daemon.join(60)
+    assert MODULE_NAME not in sys.modules
