@@ -4,8 +4,9 @@ The composition root of the daemon. It takes the store's lease (`daemon.lease`),
 runs one thread per loop (schedules, sensors, backfills) so a slow sensor never delays a
 schedule, and beats the lease in the calling thread until `stop_event` is set or the lease
 is lost. A tick waits until its runs are planned, never until they end; on stop the
-daemon waits for the runs it runs in its own threads (runs in run processes go on). On start it resumes the runs of schedules and
-sensors that a dead daemon left unfinished (their coordinator was that daemon).
+daemon waits for the runs it runs in its own threads (runs in run processes go on). On
+start it resumes the runs of schedules and sensors that a dead daemon left unfinished
+(their coordinator was that daemon).
 
 Where runs run: with a code location (module or file) and a store on disk, every run the
 daemon starts (a tick's, a queued one, one the monitor resumes, a freshness remediation
