@@ -27,6 +27,7 @@ from arco_flow.storage.automation_projection import EvaluationRow, FoldedRange
 from arco_flow.storage.rows import event_from_row
 from arco_flow.storage.sql_bulk import BulkStatement
 from arco_flow.storage.sql_engine import transaction
+from arco_flow.storage.sql_queries import in_scope
 
 if TYPE_CHECKING:
     from arco_flow.core.automation import EvaluationRecord
@@ -126,7 +127,7 @@ class _SqlRows:
         self._scope = (tenant_id, workspace_id)
 
     def _in_scope(self, table: Any) -> Any:
-        return (table.c.tenant_id == self._scope[0]) & (table.c.workspace_id == self._scope[1])
+        return in_scope(table, *self._scope)
 
     def _read_range(self, connection: Connection) -> FoldedRange | None:
         query = select(_ranges.c.low_sequence, _ranges.c.high_sequence).where(

@@ -29,19 +29,21 @@ from arco_flow.storage.partition_status import (
     ranges_from_data,
 )
 from arco_flow.storage.projector import planned_partition
-from arco_flow.storage.records import ACTIVE_RUN_STATUSES, MaterializationRecord, RunRecord
-from arco_flow.storage.rows import asset_key_from_column, materialization_from_row, run_from_row
-from arco_flow.storage.sql_projection import chunks
+from arco_flow.storage.records import (
+    ACTIVE_RUN_STATUSES,
+    MaterializationRecord,
+    RunRecord,
+    RunsFilter,
+)
+from arco_flow.storage.rows import asset_key_from_column, materialization_from_row
+from arco_flow.storage.sql_projection import CHUNK_SIZE, chunks
+from arco_flow.storage.sql_queries import in_scope
 
 __all__ = [
     "BatchStatusRows",
     "latest_runs_by_asset",
     "materializations_after",
 ]
-
-
-def _in_scope(table: Any, tenant_id: str, workspace_id: str) -> Any:
-    return (table.c.tenant_id == tenant_id) & (table.c.workspace_id == workspace_id)
 
 
 def _by_position(after_event_ids: Mapping[AssetKey, int]) -> list[tuple[int, str]]:
@@ -67,7 +69,7 @@ def materializations_after(
         query = (
             select(history)
             .where(
-                _in_scope(history, tenant_id, workspace_id),
+                in_scope(history, tenant_id, workspace_id),
                 history.c.asset_key.in_(sorted(floor)),
                 history.c.event_id > batch[0][0],
             )
@@ -101,9 +103,7 @@ def latest_runs_by_asset(
                 & (runs.c.workspace_id == run_assets.c.workspace_id)
                 & (runs.c.run_id == run_assets.c.run_id),
             )
-            .where(
-                _in_scope(run_assets, tenant_id, workspace_id), run_assets.c.asset_key.in_(batch)
-            )
+            .where(in_scope(run_assets, tenant_id, workspace_id), run_assets.c.asset_key.in_(batch))
             .subquery()
         )
         query = select(ranked.c.asset_key, ranked.c.run_id).where(ranked.c.rank == 1)
@@ -119,16 +119,11 @@ def latest_runs_by_asset(
 def _runs_by_id(
     connection: Connection, tenant_id: str, workspace_id: str, run_ids: Collection[str]
 ) -> dict[str, RunRecord]:
-    runs = schema.runs
-    found: dict[str, RunRecord] = {}
-    for batch in chunks(sorted(run_ids)):
-        query = select(runs).where(
-            _in_scope(runs, tenant_id, workspace_id), runs.c.run_id.in_(batch)
-        )
-        for row in connection.execute(query):
-            record = run_from_row(row._mapping)
-            found[record.run_id] = record
-    return found
+    return {
+        run.run_id: run
+        for batch in chunks(sorted(run_ids))
+        for run in queries.list_runs(connection, tenant_id, workspace_id, RunsFilter(run_ids=batch))
+    }
 
 
 class BatchStatusRows:
@@ -203,7 +198,7 @@ class BatchStatusRows:
                 table.c.indexing_fingerprint,
                 table.c.through_event_id,
                 table.c.ranges,
-            ).where(_in_scope(table, *self._scope), table.c.asset_key.in_(batch))
+            ).where(in_scope(table, *self._scope), table.c.asset_key.in_(batch))
             for text, fingerprint, through, ranges in self._connection.execute(query):
                 if fingerprints[text] == fingerprint:
                     found[text] = MaterializedCache(
@@ -217,38 +212,48 @@ class BatchStatusRows:
         table = schema.partition_failures
         found: dict[str, list[PartitionFailure]] = {}
         for batch in chunks(sorted(texts)):
-            query = select(table).where(
-                _in_scope(table, *self._scope), table.c.asset_key.in_(batch)
-            )
+            query = select(table).where(in_scope(table, *self._scope), table.c.asset_key.in_(batch))
             for row in self._connection.execute(query):
                 failure = PartitionFailure(**row._asdict())
                 found.setdefault(failure.asset_key, []).append(failure)
         return found
 
     def _read_active_runs(self, texts: Collection[str]) -> dict[str, list[ActiveRun]]:
-        """Active runs are few: read them all once, then which of the assets each plans."""
+        """Which active run plans which of the assets, and over which partitions.
+
+        Active runs are few: the assets each plans are read first, then the plans of the
+        runs that plan some of these assets alone (a plan names every task of its run).
+        """
         runs, run_assets = schema.runs, schema.run_assets
-        query = select(runs.c.run_id, runs.c.created_event_id, runs.c.plan).where(
-            _in_scope(runs, *self._scope),
+        active = select(runs.c.run_id).where(
+            in_scope(runs, *self._scope),
             runs.c.status.in_(sorted(status.value for status in ACTIVE_RUN_STATUSES)),
         )
-        planned: dict[str, ActiveRun] = {}
-        for run_id, created_event_id, plan in self._connection.execute(query):
-            partition = planned_partition(loads(plan))
-            if partition is not None:
-                planned[run_id] = ActiveRun(
+        pairs = select(run_assets.c.run_id, run_assets.c.asset_key).where(
+            in_scope(run_assets, *self._scope), run_assets.c.run_id.in_(active)
+        )
+        if len(texts) <= CHUNK_SIZE:  # a few assets: let the database filter them too
+            pairs = pairs.where(run_assets.c.asset_key.in_(sorted(texts)))
+        assets_of: dict[str, list[str]] = {}
+        for run_id, text in self._connection.execute(pairs):
+            if text in texts:
+                assets_of.setdefault(run_id, []).append(text)
+        found: dict[str, list[ActiveRun]] = {}
+        for batch in chunks(sorted(assets_of)):
+            plans = select(runs.c.run_id, runs.c.created_event_id, runs.c.plan).where(
+                in_scope(runs, *self._scope), runs.c.run_id.in_(batch)
+            )
+            for run_id, created_event_id, plan in self._connection.execute(plans):
+                partition = planned_partition(loads(plan))
+                if partition is None:
+                    continue
+                run = ActiveRun(
                     created_event_id=int(created_event_id),
                     range_start=partition[0],
                     range_end=partition[1],
                 )
-        found: dict[str, list[ActiveRun]] = {}
-        for batch in chunks(sorted(planned)):
-            pairs = select(run_assets.c.run_id, run_assets.c.asset_key).where(
-                _in_scope(run_assets, *self._scope), run_assets.c.run_id.in_(batch)
-            )
-            for run_id, text in self._connection.execute(pairs):
-                if text in texts:
-                    found.setdefault(text, []).append(planned[run_id])
+                for text in assets_of[run_id]:
+                    found.setdefault(text, []).append(run)
         return found
 
     def _read_latest_since(
@@ -259,7 +264,7 @@ class BatchStatusRows:
         for batch in chunks(_by_position(floors)):
             floor = {text: after for after, text in batch}
             query = select(latest.c.asset_key, latest.c.event_id, latest.c.partition_key).where(
-                _in_scope(latest, *self._scope),
+                in_scope(latest, *self._scope),
                 latest.c.asset_key.in_(sorted(floor)),
                 latest.c.event_id > batch[0][0],
             )

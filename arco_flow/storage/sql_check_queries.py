@@ -9,22 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from arco_flow.core.keys import AssetKey
 from arco_flow.storage import schema
 from arco_flow.storage.query_rules import check_sort_key
 from arco_flow.storage.records import AssetCheckEvaluationRecord
 from arco_flow.storage.rows import check_evaluation_from_row
+from arco_flow.storage.sql_queries import in_scope
 
 __all__ = ["check_evaluation_history", "latest_check_evaluations", "run_check_evaluations"]
 
 _history = schema.asset_check_evaluations
 _latest = schema.latest_asset_check_evaluations
-
-
-def _in_scope(table: Any, tenant_id: str, workspace_id: str) -> Any:
-    return and_(table.c.tenant_id == tenant_id, table.c.workspace_id == workspace_id)
 
 
 def _evaluations(connection: Connection, query: Select[Any]) -> list[AssetCheckEvaluationRecord]:
@@ -41,7 +38,7 @@ def latest_check_evaluations(
     per_partition: bool,
 ) -> list[AssetCheckEvaluationRecord]:
     """The newest evaluation of each check (or of each check's partition), sorted."""
-    conditions = [_in_scope(_latest, tenant_id, workspace_id)]
+    conditions = [in_scope(_latest, tenant_id, workspace_id)]
     if asset_key is not None:
         conditions.append(_latest.c.asset_key == asset_key.to_user_string())
     if check_name is not None:
@@ -72,7 +69,7 @@ def check_evaluation_history(
 ) -> list[AssetCheckEvaluationRecord]:
     """Evaluations of one check, newest first."""
     query = select(_history).where(
-        _in_scope(_history, tenant_id, workspace_id),
+        in_scope(_history, tenant_id, workspace_id),
         _history.c.asset_key == asset_key.to_user_string(),
         _history.c.check_name == check_name,
     )
@@ -89,7 +86,7 @@ def run_check_evaluations(
     """The check evaluations of a run, in event id order."""
     query = (
         select(_history)
-        .where(_in_scope(_history, tenant_id, workspace_id), _history.c.run_id == run_id)
+        .where(in_scope(_history, tenant_id, workspace_id), _history.c.run_id == run_id)
         .order_by(_history.c.event_id)
     )
     return _evaluations(connection, query)

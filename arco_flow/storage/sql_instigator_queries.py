@@ -11,6 +11,7 @@ from sqlalchemy import Connection, or_, select
 from arco_flow.storage import schema
 from arco_flow.storage.instigator_projection import InstigatorState, TickRecord, TickStatus
 from arco_flow.storage.rows import instigator_state_from_row, tick_from_row
+from arco_flow.storage.sql_queries import in_scope
 
 __all__ = ["instigator_state", "instigator_ticks"]
 
@@ -20,24 +21,22 @@ def instigator_state(
 ) -> InstigatorState:
     """The state row of `name`, with its unfinished ticks and its newest one."""
     states, ticks = schema.instigator_states, schema.instigator_ticks
-    scope = (ticks.c.tenant_id == tenant_id, ticks.c.workspace_id == workspace_id)
+    scope = in_scope(ticks, tenant_id, workspace_id)
     newest = (
         select(ticks.c.started_sequence)
-        .where(*scope, ticks.c.instigator_name == name)
+        .where(scope, ticks.c.instigator_name == name)
         .order_by(ticks.c.started_sequence.desc())
         .limit(1)
         .scalar_subquery()
     )
     tick_query = (
         select(ticks)
-        .where(*scope, ticks.c.instigator_name == name)
+        .where(scope, ticks.c.instigator_name == name)
         .where(or_(ticks.c.status == TickStatus.STARTED.value, ticks.c.started_sequence == newest))
         .order_by(ticks.c.started_sequence)
     )
     state_query = select(states).where(
-        states.c.tenant_id == tenant_id,
-        states.c.workspace_id == workspace_id,
-        states.c.instigator_name == name,
+        in_scope(states, tenant_id, workspace_id), states.c.instigator_name == name
     )
     row = connection.execute(state_query).first()
     tick_rows = connection.execute(tick_query).all()
@@ -55,11 +54,7 @@ def instigator_ticks(
     ticks = schema.instigator_ticks
     query = (
         select(ticks)
-        .where(
-            ticks.c.tenant_id == tenant_id,
-            ticks.c.workspace_id == workspace_id,
-            ticks.c.instigator_name == name,
-        )
+        .where(in_scope(ticks, tenant_id, workspace_id), ticks.c.instigator_name == name)
         .order_by(ticks.c.started_sequence.desc())
         .limit(limit)
     )

@@ -77,12 +77,13 @@ from arco_flow.storage.rows import (
 )
 from arco_flow.storage.sql_bulk import BulkStatement
 
-__all__ = ["SqlProjections", "assets_from_rows", "chunks"]
+__all__ = ["CHUNK_SIZE", "SqlProjections", "assets_from_rows", "chunks"]
 
 _T = TypeVar("_T")
 
-# Well under SQLite's limit of bound parameters per statement (32,766).
-_CHUNK = 500
+CHUNK_SIZE = 500
+"""Items per IN list: well under SQLite's limit of bound parameters per statement (32,766)."""
+
 # The run columns the projector changes after `RunStarted`; a rule that changes another one
 # must add it here (a rebuild would show the difference: see `verify`).
 _DYNAMIC_COLUMNS = (
@@ -109,7 +110,7 @@ _RUN_MUTABLE = (
 )
 
 
-def chunks(items: Iterable[_T], size: int = _CHUNK) -> Iterator[list[_T]]:
+def chunks(items: Iterable[_T], size: int = CHUNK_SIZE) -> Iterator[list[_T]]:
     """`items` in lists of at most `size`."""
     batch: list[_T] = []
     for item in items:

@@ -55,6 +55,7 @@ __all__ = [
     "list_backfills",
     "dynamic_partitions",
     "has_dynamic_partition",
+    "in_scope",
     "last_partitions_change",
     "latest_since",
     "materialized_cache",
@@ -79,7 +80,8 @@ __all__ = [
 _events = schema.events
 
 
-def _in_scope(table: Any, tenant_id: str, workspace_id: str) -> Any:
+def in_scope(table: Any, tenant_id: str, workspace_id: str) -> Any:
+    """The condition that a row of `table` belongs to the tenant's workspace."""
     return and_(table.c.tenant_id == tenant_id, table.c.workspace_id == workspace_id)
 
 
@@ -154,7 +156,7 @@ def latest_sequences(
     query = (
         select(_events.c.stream_sequence)
         .where(
-            _in_scope(_events, tenant_id, workspace_id),
+            in_scope(_events, tenant_id, workspace_id),
             _events.c.stream == stream,
             _events.c.event_type.in_(sorted(set(event_types))),
         )
@@ -176,7 +178,7 @@ def read_stream(
 ) -> list[EventRecord]:
     """The events of `stream` after `after_sequence`, maybe only some types, in order."""
     query = select(_events).where(
-        _in_scope(_events, tenant_id, workspace_id),
+        in_scope(_events, tenant_id, workspace_id),
         _events.c.stream == stream,
         _events.c.stream_sequence > after_sequence,
     )
@@ -196,7 +198,7 @@ def read_all(
 ) -> list[EventRecord]:
     """The events of a workspace after `after_event_id` (of `event_types`), in log order."""
     query = select(_events).where(
-        _in_scope(_events, tenant_id, workspace_id), _events.c.event_id > after_event_id
+        in_scope(_events, tenant_id, workspace_id), _events.c.event_id > after_event_id
     )
     if event_types is not None:
         query = query.where(_events.c.event_type.in_(sorted(set(event_types))))
@@ -208,7 +210,7 @@ def get_run(
 ) -> RunRecord | None:
     """The run `run_id`, or None."""
     runs = schema.runs
-    query = select(runs).where(_in_scope(runs, tenant_id, workspace_id), runs.c.run_id == run_id)
+    query = select(runs).where(in_scope(runs, tenant_id, workspace_id), runs.c.run_id == run_id)
     row = connection.execute(query).first()
     return run_from_row(row._mapping) if row else None
 
@@ -220,7 +222,7 @@ def recent_run_ids(
     runs = schema.runs
     query = (
         select(runs.c.run_id)
-        .where(_in_scope(runs, tenant_id, workspace_id))
+        .where(in_scope(runs, tenant_id, workspace_id))
         .order_by(runs.c.created_event_id.desc())
         .limit(count)
     )
@@ -233,7 +235,7 @@ def run_created_event_id(
     """The event id that created run `run_id` (its place in the newest-first order)."""
     runs = schema.runs
     query = select(runs.c.created_event_id).where(
-        _in_scope(runs, tenant_id, workspace_id), runs.c.run_id == run_id
+        in_scope(runs, tenant_id, workspace_id), runs.c.run_id == run_id
     )
     value = connection.execute(query).scalar()
     return None if value is None else int(value)
@@ -244,7 +246,7 @@ def run_is_known(connection: Connection, tenant_id: str, workspace_id: str, run_
     if run_created_event_id(connection, tenant_id, workspace_id, run_id) is not None:
         return True
     query = select(_events.c.event_id).where(
-        _in_scope(_events, tenant_id, workspace_id), _events.c.stream == run_stream(run_id)
+        in_scope(_events, tenant_id, workspace_id), _events.c.stream == run_stream(run_id)
     )
     return connection.execute(query.limit(1)).first() is not None
 
@@ -260,7 +262,7 @@ def list_runs(
 ) -> list[RunRecord]:
     """Runs meeting `filters`, newest first, created before `before_event_id` if given."""
     runs = schema.runs
-    query = select(runs).where(_in_scope(runs, tenant_id, workspace_id))
+    query = select(runs).where(in_scope(runs, tenant_id, workspace_id))
     if before_event_id is not None:
         query = query.where(runs.c.created_event_id < before_event_id)
     if filters.run_ids:
@@ -274,7 +276,7 @@ def list_runs(
     tags = schema.run_tags
     for key, value in filters.tags.items():
         tagged = select(tags.c.run_id).where(
-            _in_scope(tags, tenant_id, workspace_id),
+            in_scope(tags, tenant_id, workspace_id),
             tags.c.tag_key == key,
             tags.c.tag_value == value,
         )
@@ -282,7 +284,7 @@ def list_runs(
     if filters.asset_key is not None:
         run_assets = schema.run_assets
         with_asset = select(run_assets.c.run_id).where(
-            _in_scope(run_assets, tenant_id, workspace_id),
+            in_scope(run_assets, tenant_id, workspace_id),
             run_assets.c.asset_key == filters.asset_key.to_user_string(),
         )
         query = query.where(runs.c.run_id.in_(with_asset))
@@ -295,7 +297,7 @@ def list_tasks(
 ) -> list[TaskRecord]:
     """The tasks of a run, in `task_sort_key` order."""
     tasks = schema.tasks
-    query = select(tasks).where(_in_scope(tasks, tenant_id, workspace_id), tasks.c.run_id == run_id)
+    query = select(tasks).where(in_scope(tasks, tenant_id, workspace_id), tasks.c.run_id == run_id)
     found = [task_from_row(row._mapping) for row in connection.execute(query)]
     return sorted(found, key=task_sort_key)
 
@@ -321,7 +323,7 @@ def latest_materializations(
         select(history)
         .join(latest, latest.c.event_id == history.c.event_id)
         .where(
-            _in_scope(latest, tenant_id, workspace_id),
+            in_scope(latest, tenant_id, workspace_id),
             latest.c.asset_key == asset_key.to_user_string(),
         )
     )
@@ -347,7 +349,7 @@ def materialization_history(
     """Materializations of `asset_key`, newest first."""
     history = schema.materializations
     query = select(history).where(
-        _in_scope(history, tenant_id, workspace_id),
+        in_scope(history, tenant_id, workspace_id),
         history.c.asset_key == asset_key.to_user_string(),
     )
     if partition_key is not None:
@@ -371,7 +373,7 @@ def observation_history(
     query = (
         select(history)
         .where(
-            _in_scope(history, tenant_id, workspace_id),
+            in_scope(history, tenant_id, workspace_id),
             history.c.asset_key == asset_key.to_user_string(),
         )
         .order_by(history.c.event_id.desc())
@@ -388,7 +390,7 @@ def asset_records(
 ) -> list[AssetRecord]:
     """Records of `asset_keys` (every asset when None), sorted by key."""
     table = schema.asset_records
-    query = select(table).where(_in_scope(table, tenant_id, workspace_id))
+    query = select(table).where(in_scope(table, tenant_id, workspace_id))
     if asset_keys is None:
         rows = [row._mapping for row in connection.execute(query)]
     else:
@@ -443,7 +445,7 @@ def has_dynamic_partition(
     """Whether a dynamic definition has `partition_key`."""
     table = schema.dynamic_partitions
     query = select(table.c.event_id).where(
-        _in_scope(table, tenant_id, workspace_id),
+        in_scope(table, tenant_id, workspace_id),
         table.c.partitions_def_name == partitions_def_name,
         table.c.partition_key == partition_key,
     )
@@ -460,7 +462,7 @@ def last_partitions_change(
 ) -> int:
     """The event id of the last change (or deletion) of a dynamic definition's keys, or 0."""
     query = select(func.max(_events.c.event_id)).where(
-        _in_scope(_events, tenant_id, workspace_id),
+        in_scope(_events, tenant_id, workspace_id),
         _events.c.stream == partitions_stream(partitions_def_name),
     )
     if deletions_only:
@@ -478,7 +480,7 @@ def materialized_cache(
     """The asset's materialized cache under `fingerprint`, if kept."""
     table = schema.materialized_partitions_cache
     query = select(table.c.through_event_id, table.c.ranges).where(
-        _in_scope(table, tenant_id, workspace_id),
+        in_scope(table, tenant_id, workspace_id),
         table.c.asset_key == asset_key.to_user_string(),
         table.c.indexing_fingerprint == fingerprint,
     )
@@ -502,7 +504,7 @@ def latest_since(
     """(event_id, partition_key) of each partition whose latest materialization is newer."""
     latest = schema.latest_materializations
     query = select(latest.c.event_id, latest.c.partition_key).where(
-        _in_scope(latest, tenant_id, workspace_id),
+        in_scope(latest, tenant_id, workspace_id),
         latest.c.asset_key == asset_key.to_user_string(),
         latest.c.event_id > after_event_id,
     )
@@ -515,7 +517,7 @@ def partition_failures(
     """The asset's final task failures over partitions."""
     table = schema.partition_failures
     query = select(table).where(
-        _in_scope(table, tenant_id, workspace_id),
+        in_scope(table, tenant_id, workspace_id),
         table.c.asset_key == asset_key.to_user_string(),
     )
     return [PartitionFailure(**row._asdict()) for row in connection.execute(query)]
@@ -527,11 +529,11 @@ def active_runs(
     """The QUEUED, STARTED and CANCELING runs that plan the asset for partitions."""
     runs, run_assets = schema.runs, schema.run_assets
     with_asset = select(run_assets.c.run_id).where(
-        _in_scope(run_assets, tenant_id, workspace_id),
+        in_scope(run_assets, tenant_id, workspace_id),
         run_assets.c.asset_key == asset_key.to_user_string(),
     )
     query = select(runs.c.created_event_id, runs.c.plan).where(
-        _in_scope(runs, tenant_id, workspace_id),
+        in_scope(runs, tenant_id, workspace_id),
         runs.c.status.in_(sorted(status.value for status in ACTIVE_RUN_STATUSES)),
         runs.c.run_id.in_(with_asset),
     )

@@ -31,10 +31,7 @@ from arco_flow.storage.instigator_projection import InstigatorState, TickRecord
 from arco_flow.storage.memory_projections import InMemoryProjections
 from arco_flow.storage.migrator import upgrade_schema
 from arco_flow.storage.partition_status import (
-    ActiveRun,
     AssetPartitionStatus,
-    MaterializedCache,
-    PartitionFailure,
     asset_partition_status,
     dynamic_dependencies,
     indexing_fingerprint,
@@ -601,19 +598,11 @@ class SqlEventStore:
         tenant_id: str = DEFAULT_TENANT,
         workspace_id: str = DEFAULT_WORKSPACE,
     ) -> AssetPartitionStatus:
-        """See `PartitionStorage.partition_status`; the cache is written after the reads."""
-        with transaction(self._engine, write=False) as connection:
-            source = _SqlStatusSource(connection, asset_key, tenant_id, workspace_id)
-            status = asset_partition_status(space, source)
-        if source.pending is not None:
-            try:
-                with transaction(self._engine, write=True) as connection:
-                    self._projections.store_cache(
-                        connection, tenant_id, workspace_id, asset_key, source.pending
-                    )
-            except DBAPIError:
-                pass  # a cache that could not be kept is computed again next time
-        return status
+        """See `PartitionStorage.partition_status`: a batch of one (`partition_statuses`)."""
+        statuses = self.partition_statuses(
+            {asset_key: space}, tenant_id=tenant_id, workspace_id=workspace_id
+        )
+        return statuses[asset_key]
 
     def partition_statuses(
         self,
@@ -736,36 +725,3 @@ class _IndexVersions:
                 )
             versions.append(self._known[name, any_change])
         return versions
-
-
-class _SqlStatusSource:
-    """The rows of one asset's partition status, read in one transaction."""
-
-    def __init__(
-        self, connection: Connection, asset_key: AssetKey, tenant_id: str, workspace_id: str
-    ) -> None:
-        self._connection = connection
-        self._asset_key = asset_key
-        self._scope = (tenant_id, workspace_id)
-        self.pending: MaterializedCache | None = None
-        """A cache to keep once the reads are over."""
-
-    def index_versions(self, dependencies: Sequence[tuple[str, bool]]) -> list[int]:
-        return _IndexVersions(self._connection, *self._scope)(dependencies)
-
-    def cached(self, fingerprint: str) -> MaterializedCache | None:
-        return queries.materialized_cache(
-            self._connection, *self._scope, self._asset_key, fingerprint
-        )
-
-    def store_cache(self, cache: MaterializedCache) -> None:
-        self.pending = cache
-
-    def latest_since(self, after_event_id: int) -> list[tuple[int, str]]:
-        return queries.latest_since(self._connection, *self._scope, self._asset_key, after_event_id)
-
-    def failures(self) -> list[PartitionFailure]:
-        return queries.partition_failures(self._connection, *self._scope, self._asset_key)
-
-    def active_runs(self) -> list[ActiveRun]:
-        return queries.active_runs(self._connection, *self._scope, self._asset_key)
